@@ -1,0 +1,87 @@
+import type { Asset, ResourceRole } from './asset.js';
+import type { HashName, SinkCapabilities } from './capabilities.js';
+import type { Logger } from './logger.js';
+
+/** What a sink stored for one resource of an asset. */
+export interface StoredResource {
+  /** `Resource.key` of what was stored. */
+  resourceKey: string;
+  role: ResourceRole;
+  /** Name of the resource as given to the sink. */
+  name: string;
+  /** Where it went: a path relative to the sink root, a remote path or URL. */
+  location: string;
+  /** Service id (OneDrive item id, Google media item id). */
+  remoteId?: string;
+  size: number;
+  /**
+   * Hashes of the bytes the sink sent/wrote, computed while streaming. `sha256` is required: the
+   * pipeline compares it with the source's hash. Others (quickXorHash…) are for later `verify`.
+   */
+  hashes: { sha256: string } & Partial<Record<HashName, string>>;
+  /**
+   * The destination confirmed what it stores equals what was sent (read-back hash, or a
+   * service-reported hash/id). False means "delivered, not verifiable".
+   */
+  verified: boolean;
+  /** Already present with identical content; nothing was written. */
+  deduped?: boolean;
+}
+
+export interface Receipt {
+  items: StoredResource[];
+}
+
+/** Resumable-upload state the ledger keeps per (asset, sink, resource), e.g. a session URL + offset. */
+export interface ResumeStore {
+  load<T = unknown>(resourceKey: string): T | undefined;
+  save(resourceKey: string, state: unknown): void;
+  clear(resourceKey: string): void;
+}
+
+export interface PutContext {
+  signal: AbortSignal;
+  logger: Logger;
+  resume: ResumeStore;
+  /** Bytes sent so far for progress bars (deltas). */
+  onProgress(bytes: number): void;
+  /** A folder for temp files during this run. */
+  tempDir: string;
+}
+
+export type VerifyStatus = 'ok' | 'missing' | 'corrupt' | 'unverifiable';
+
+export interface VerifyResult {
+  status: VerifyStatus;
+  detail?: string;
+  /** Hash found at the destination now, when one could be read. */
+  actual?: Partial<Record<HashName, string>>;
+}
+
+/** Where assets go: a folder, a cloud service, an inbox. */
+export interface Sink {
+  /**
+   * Identifies the destination in the ledger (`folder:/mnt/nas/photos`, `onedrive:<drive id>`).
+   * Must be stable across runs and not change with cosmetic options, or everything is re-sent.
+   */
+  readonly key: string;
+  readonly capabilities: SinkCapabilities;
+  /**
+   * Stores every resource of the asset and returns what went where.
+   *
+   * Contract: idempotent — putting the same asset twice stores it once. Never overwrites different
+   * content (pick another name). Atomic per resource: on failure or abort nothing partial stays
+   * visible. Hashes computed while streaming. Honour `ctx.signal`. Throw KeepsakeErrors
+   * (`SinkError.*`): `retryable` ones are retried by the pipeline with backoff.
+   */
+  put(asset: Asset, ctx: PutContext): Promise<Receipt>;
+  /**
+   * For batching sinks (email, Google Photos batchCreate): called when the pipeline has nothing
+   * more to give right now (source exhausted, or every in-flight asset waits on this sink). Pending
+   * `put` promises must settle after a flush.
+   */
+  flush?(ctx: { signal: AbortSignal; logger: Logger }): Promise<void>;
+  /** Re-checks one stored resource now. Sinks that cannot must return `unverifiable`. */
+  verify?(item: StoredResource, ctx: { signal: AbortSignal; logger: Logger }): Promise<VerifyResult>;
+  close?(): Promise<void>;
+}
