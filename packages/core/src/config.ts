@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { KeepsakeError } from './errors.js';
 
 /** One step of a pipeline: a contribution id and its options. */
@@ -142,4 +142,10 @@ export function checkConfigShape(data: unknown, where = 'config'): KeepsakeConfi
 /** Resolves a possibly relative path in config against the config folder. */
 export function resolveConfigPath(loaded: Pick<LoadedConfig, 'dir'>, p: string): string {
   return isAbsolute(p) ? p : resolve(loaded.dir, p);
+}
+
+/** yaml is loaded only when a YAML config is read. */
+function parseYaml(text: string): unknown {
+  const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return parse(text);
 }

@@ -2,7 +2,8 @@ import type { KeepsakeError } from './errors.js';
 import type { Diagnostic } from './asset.js';
 import type { Receipt } from './sink.js';
 
-export type ItemOutcome = 'copied' | 'skipped' | 'deduped';
+/** `planned`: a dry run found this (asset, sink) would be copied. */
+export type ItemOutcome = 'copied' | 'skipped' | 'deduped' | 'planned';
 
 export interface RunReport {
   pipeline: string;
@@ -10,6 +11,7 @@ export interface RunReport {
   startedAt: string;
   endedAt: string;
   aborted: boolean;
+  dryRun: boolean;
   /** Stopped early on a fatal error (quota, auth…): its description. */
   stoppedBy?: ReturnType<KeepsakeError['toJSON']>;
   assets: number;
@@ -19,6 +21,8 @@ export interface RunReport {
   skipped: number;
   /** Per (asset, sink): content already at the destination. */
   deduped: number;
+  /** Dry run: (asset, sink) pairs that would be copied. */
+  planned: number;
   failed: number;
   bytesCopied: number;
   failures: { assetId: string; sink?: string; error: ReturnType<KeepsakeError['toJSON']> }[];

@@ -1,0 +1,429 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Asset, Resource } from './asset.js';
+import type { LoadedConfig } from './config.js';
+import { abortError, isAbortError, KeepsakeError, wrapPluginError } from './errors.js';
+import type { ItemOutcome, PipelineEvent, RunReport } from './events.js';
+import { assetKeyOf, contentKeyOf } from './internal/identity.js';
+import { Semaphore } from './internal/semaphore.js';
+import { hashResource } from './internal/spool.js';
+import type { DeliveryItemRow, Ledger } from './ledger.js';
+import { type Logger, silentLogger } from './logger.js';
+import type { PluginHost } from './plugin-host.js';
+import { sleep, withRetry } from './retry.js';
+import type { SecretStore } from './secrets.js';
+import type { Receipt, Sink, StoredResource } from './sink.js';
+import type { Source } from './source.js';
+import type { Transform } from './transform.js';
+
+/** One destination of a pipeline with its own transforms. */
+export interface SinkSetup {
+  sink: Sink;
+  /** Contribution id (`folder`, `onedrive`) for messages and the ledger. */
+  use: string;
+  transforms: Transform[];
+  /** Counts as off-site in 3-2-1 audits. */
+  offsite: boolean;
+  /** Max concurrent puts (default: the sink's capability). */
+  concurrency?: number;
+}
+
+/** A pipeline with its plugins instantiated: what {@link runPipeline} executes. */
+export interface PreparedPipeline {
+  name: string;
+  source: Source;
+  /** Transforms shared by every sink. */
+  transforms: Transform[];
+  sinks: SinkSetup[];
+  /** Assets in flight at once. */
+  concurrency?: number;
+  /** Closes source, transforms and sinks (awaited). */
+  close(): Promise<void>;
+}
+
+export interface PrepareOptions {
+  host: PluginHost;
+  config: LoadedConfig;
+  pipeline: string;
+  signal?: AbortSignal;
+  logger?: Logger;
+  secrets?: SecretStore;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Validates options (before anything runs) and instantiates the pipeline's source, transforms and sinks. */
+export async function preparePipeline(o: PrepareOptions): Promise<PreparedPipeline> {
+  const p = o.config.config.pipelines[o.pipeline];
+  if (!p) {
+    throw new KeepsakeError('PIPELINE_NOT_FOUND', `No pipeline named "${o.pipeline}" in ${o.config.path ?? 'the config'}`, {
+      stage: 'config',
+      hint: `Pipelines: ${Object.keys(o.config.config.pipelines).join(', ')}`,
+    });
+  }
+  const at = `pipelines.${o.pipeline}`;
+  // every option of every step is checked before any plugin code runs
+  o.host.resolveOptions('source', p.source, `${at}.source`);
+  p.transforms?.forEach((t, i) => o.host.resolveOptions('transform', t, `${at}.transforms[${i}]`));
+  p.sinks.forEach((s, i) => {
+    o.host.resolveOptions('sink', s, `${at}.sinks[${i}]`);
+    s.transforms?.forEach((t, j) => o.host.resolveOptions('transform', t, `${at}.sinks[${i}].transforms[${j}]`));
+  });
+  const ctx = { configDir: o.config.dir, pipeline: o.pipeline, signal: o.signal, logger: o.logger, secrets: o.secrets, env: o.env };
+  const opened: { close?(): Promise<void> }[] = [];
+  const track = <T extends { close?(): Promise<void> }>(x: T) => (opened.push(x), x);
+  const close = async () => {
+    for (const x of opened.reverse()) await x.close?.().catch(() => {});
+  };
+  try {
+    const source = track(await o.host.createSource(p.source, `${at}.source`, ctx));
+    const transforms: Transform[] = [];
+    for (const [i, t] of (p.transforms ?? []).entries()) transforms.push(track(await o.host.createTransform(t, `${at}.transforms[${i}]`, ctx)));
+    const sinks: SinkSetup[] = [];
+    for (const [i, s] of p.sinks.entries()) {
+      const sink = track(await o.host.createSink(s, `${at}.sinks[${i}]`, ctx));
+      const own: Transform[] = [];
+      for (const [j, t] of (s.transforms ?? []).entries()) own.push(track(await o.host.createTransform(t, `${at}.sinks[${i}].transforms[${j}]`, ctx)));
+      const dup = sinks.find((x) => x.sink.key === sink.key);
+      if (dup) {
+        throw new KeepsakeError('CONFIG_INVALID', `${at}.sinks[${i}] writes to the same destination as another sink (${sink.key})`, {
+          stage: 'config',
+          hint: 'Give each sink its own destination.',
+        });
+      }
+      sinks.push({ sink, use: s.use, transforms: own, offsite: s.offsite ?? sink.capabilities.offsite, concurrency: s.concurrency });
+    }
+    return { name: o.pipeline, source, transforms, sinks, concurrency: p.concurrency, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export interface RunOptions {
+  ledger: Ledger;
+  signal?: AbortSignal;
+  onEvent?: (event: PipelineEvent) => void;
+  /** Scan and plan only: report what would be copied, move no bytes, write nothing. */
+  dryRun?: boolean;
+  logger?: Logger;
+  /** Attempts per put for retryable errors (default 4). */
+  attempts?: number;
+}
+
+interface SinkRuntime extends SinkSetup {
+  chain: string;
+  sem: Semaphore;
+}
+
+const chainOf = (ts: Transform[]) => ts.map((t) => `${t.id}@${t.version}`).join('>');
+
+/**
+ * Runs a prepared pipeline: source → shared transforms → fan-out to sinks (each with its own
+ * transforms). Assets in flight are bounded, so a slow sink stalls the source instead of growing
+ * memory; each sink has its own concurrency limit. Aborting the signal stops pulling, aborts the
+ * puts in flight (sinks roll back), and resolves with `aborted: true` — the ledger keeps progress.
+ */
+export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Promise<RunReport> {
+  const { ledger } = o;
+  const { source } = prepared;
+  const logger = o.logger ?? silentLogger;
+  const emit = (e: PipelineEvent) => {
+    try {
+      o.onEvent?.(e);
+    } catch (err) {
+      logger.warn(`event listener threw: ${(err as Error).message}`);
+    }
+  };
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(o.signal?.reason);
+  if (o.signal?.aborted) stop.abort(o.signal.reason);
+  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = stop.signal;
+  let fatal: KeepsakeError | undefined;
+
+  const hasBatching = prepared.sinks.some((s) => typeof s.sink.flush === 'function');
+  const inFlightLimit = prepared.concurrency ?? (hasBatching ? 64 : 4);
+  const sinks: SinkRuntime[] = prepared.sinks.map((s) => ({
+    ...s,
+    chain: [chainOf(prepared.transforms), chainOf(s.transforms)].filter(Boolean).join('>'),
+    // a batching sink holds puts open until it flushes, so it must accept a whole window of them
+    sem: new Semaphore(Math.max(1, s.sink.flush ? inFlightLimit : (s.concurrency ?? s.sink.capabilities.maxConcurrency))),
+  }));
+
+  const runId = o.dryRun ? 0 : ledger.beginRun(prepared.name);
+  const startedAt = new Date().toISOString();
+  const report: RunReport = {
+    pipeline: prepared.name,
+    runId,
+    startedAt,
+    endedAt: startedAt,
+    aborted: false,
+    dryRun: !!o.dryRun,
+    assets: 0,
+    copied: 0,
+    skipped: 0,
+    deduped: 0,
+    planned: 0,
+    failed: 0,
+    bytesCopied: 0,
+    failures: [],
+    diagnostics: [],
+  };
+  if (!o.dryRun) {
+    for (const s of sinks) {
+      ledger.registerSink({ sinkKey: s.sink.key, use: s.use, pipeline: prepared.name, offsite: s.offsite, canVerify: s.sink.capabilities.canVerify }, runId);
+    }
+  }
+  emit({ type: 'run-start', pipeline: prepared.name, runId, sinks: sinks.map((s) => s.sink.key) });
+  const tempDir = await mkdtemp(join(tmpdir(), 'keepsake-run-'));
+
+  const fail = (assetId: string, sink: string | undefined, err: unknown) => {
+    const ke = err instanceof KeepsakeError ? err : wrapPluginError(err, { assetId });
+    const withAsset = ke.context.assetId ? ke : ke.withContext({ assetId });
+    report.failed++;
+    report.failures.push({ assetId, sink, error: withAsset.toJSON() });
+    emit({ type: 'item-failed', assetId, sink, error: withAsset });
+    if (withAsset.classification === 'fatal' && !fatal) {
+      fatal = withAsset;
+      stop.abort(withAsset);
+    }
+  };
+  const done = (assetId: string, sink: string, outcome: ItemOutcome, bytes: number, receipt?: Receipt) => {
+    if (outcome === 'copied') report.copied++;
+    else if (outcome === 'skipped') report.skipped++;
+    else if (outcome === 'deduped') report.deduped++;
+    else report.planned++;
+    report.bytesCopied += outcome === 'copied' ? bytes : 0;
+    emit({ type: 'item-done', assetId, sink, outcome, bytes, receipt });
+  };
+
+  const processAsset = async (input: Asset): Promise<void> => {
+    report.assets++;
+    const assetKey = assetKeyOf(source.key, input);
+    const asset: Asset = { ...input, resources: input.resources.map((r) => ({ ...r })) };
+    for (const r of asset.resources) r.sha256 ??= ledger.cachedHash(source.key, r.key, r.size, r.mtimeMs);
+    for (const d of asset.diagnostics ?? []) {
+      report.diagnostics.push({ assetId: asset.id, diagnostic: d });
+      emit({ type: 'diagnostic', assetId: asset.id, diagnostic: d });
+    }
+    emit({ type: 'asset-start', assetId: asset.id, bytes: asset.resources.reduce((n, r) => n + (r.size ?? 0), 0) });
+    const pending: SinkRuntime[] = [];
+    for (const s of sinks) {
+      if (ledger.delivery(assetKey, s.sink.key, s.chain)?.state === 'verified') done(asset.id, s.sink.key, 'skipped', 0);
+      else pending.push(s);
+    }
+    if (pending.length === 0) return;
+    if (o.dryRun) {
+      for (const s of pending) done(asset.id, s.sink.key, 'planned', asset.resources.reduce((n, r) => n + (r.size ?? 0), 0));
+      return;
+    }
+    if (!ledger.asset(assetKey)) ledger.recordAsset(source.key, assetKey, asset, runId);
+
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      // Hash before delivery where it pays: an expensive source is read once into a spool file;
+      // a local file is pre-hashed only if its size matches known content (a possible duplicate).
+      for (const [i, r] of asset.resources.entries()) {
+        if (r.sha256) continue;
+        const expensive = source.capabilities.expensiveReads;
+        if (!expensive && !(r.size !== undefined && ledger.knownSize(r.size))) continue;
+        try {
+          const h = await hashResource(r, { signal, spoolDir: expensive ? tempDir : undefined });
+          if (h.cleanup) cleanups.push(h.cleanup);
+          asset.resources[i] = h.spooled ?? { ...r, sha256: h.sha256 };
+          learnHash(assetKey, asset.resources[i]!, h.sha256);
+        } catch (err) {
+          if (isAbortError(err) || signal.aborted) return;
+          fail(asset.id, undefined, wrapPluginError(err, { stage: 'hash', assetId: asset.id, resource: r.key }));
+          return;
+        }
+      }
+      const contentKey = contentKeyOf(asset);
+      let shared: Promise<Asset> | undefined;
+      const sharedAsset = () => (shared ??= applyTransforms(asset, prepared.transforms));
+      await Promise.all(pending.map((s) => deliver(s, asset, assetKey, contentKey, sharedAsset)));
+    } finally {
+      for (const c of cleanups) await c().catch(() => {});
+    }
+  };
+
+  const learnHash = (assetKey: string, r: Resource, sha256: string) => {
+    if (r.size !== undefined) ledger.rememberHash(source.key, r.key, r.size, r.mtimeMs, sha256);
+    ledger.setResourceHash(assetKey, r.key, sha256);
+  };
+
+  const applyTransforms = async (asset: Asset, transforms: Transform[]): Promise<Asset> => {
+    let a = asset;
+    for (const t of transforms) {
+      try {
+        a = await t.apply(a, { signal, logger, tempDir });
+      } catch (err) {
+        if (isAbortError(err)) throw err;
+        const ke = wrapPluginError(err, { stage: 'transform', contribution: t.id, assetId: asset.id });
+        throw ke.code === 'PLUGIN_ERROR' ? new KeepsakeError('TRANSFORM_FAILED', `${t.id}: ${ke.message}`, { ...ke.context, cause: err }) : ke;
+      }
+    }
+    return a;
+  };
+
+  const deliver = async (s: SinkRuntime, asset: Asset, assetKey: string, contentKey: string | undefined, sharedAsset: () => Promise<Asset>) => {
+    const release = await s.sem.acquire();
+    let deliveryId: number | undefined;
+    try {
+      if (signal.aborted) return;
+      // the same bytes already verified at this destination (another phone, a backup, a rename)
+      const dup = contentKey ? ledger.deliveryWithContent(s.sink.key, s.chain, contentKey) : undefined;
+      if (dup && dup.assetKey !== assetKey) {
+        deliveryId = ledger.startDelivery(assetKey, s.sink.key, s.chain);
+        const items: StoredResource[] = ledger.deliveryItems(dup.id).map(({ deliveryId: _id, ...i }: DeliveryItemRow) => ({ ...i, deduped: true }));
+        ledger.completeDelivery(deliveryId, { items }, contentKey ?? null);
+        done(asset.id, s.sink.key, 'deduped', 0);
+        return;
+      }
+      let a = await sharedAsset();
+      a = await applyTransforms(a, s.transforms);
+      deliveryId = ledger.startDelivery(assetKey, s.sink.key, s.chain);
+      const id = deliveryId;
+      const receipt = await withRetry(
+        () =>
+          s.sink.put(a, {
+            signal,
+            logger,
+            tempDir,
+            resume: ledger.resumeStore(id),
+            onProgress: (bytes) => emit({ type: 'progress', assetId: asset.id, sink: s.sink.key, bytes }),
+          }),
+        {
+          attempts: o.attempts ?? 4,
+          signal,
+          onRetry: ({ attempt, delayMs, error }) =>
+            emit({ type: 'retry', assetId: asset.id, sink: s.sink.key, attempt, delayMs, error: wrapPluginError(error, { assetId: asset.id }) }),
+        },
+      );
+      checkReceipt(a, receipt, s.use);
+      // hashes learned while streaming (no pre-hash) become the source's hashes
+      for (const r of asset.resources) {
+        const item = receipt.items.find((i) => i.resourceKey === r.key);
+        if (!r.sha256 && item && r.size === item.size) {
+          r.sha256 = item.hashes.sha256;
+          learnHash(assetKey, r, item.hashes.sha256);
+        }
+      }
+      ledger.completeDelivery(id, receipt, contentKeyOf(asset) ?? null);
+      const fresh = receipt.items.filter((i) => !i.deduped);
+      done(asset.id, s.sink.key, fresh.length ? 'copied' : 'deduped', fresh.reduce((n, i) => n + i.size, 0), receipt);
+    } catch (err) {
+      if (isAbortError(err) || (signal.aborted && !fatal)) return; // pending row stays: the next run resumes it
+      const ke = wrapPluginError(err, { stage: 'put', plugin: s.use, assetId: asset.id });
+      if (deliveryId !== undefined) ledger.failDelivery(deliveryId, ke.describe());
+      fail(asset.id, s.sink.key, ke);
+    } finally {
+      release();
+    }
+  };
+
+  // ── the pull loop: bounded in-flight window over the source's async iterator ──
+  const inFlight = new Set<Promise<void>>();
+  const flushAll = async () => {
+    await Promise.all(
+      sinks.filter((s) => s.sink.flush).map((s) => s.sink.flush!({ signal, logger }).catch((err) => fail('(batch)', s.sink.key, err))),
+    );
+  };
+  const waitForSlot = async () => {
+    while (inFlight.size >= inFlightLimit) {
+      const freed = await Promise.race([Promise.race(inFlight).then(() => true), sleep(250).then(() => false)]);
+      // every slot waits on a batching sink: let it send what it has
+      if (!freed && hasBatching) await flushAll();
+    }
+  };
+  const iterator = source
+    .scan({
+      signal,
+      logger,
+      reportTotals: (t) => emit({ type: 'totals', ...t }),
+    })
+    [Symbol.asyncIterator]();
+  try {
+    while (!signal.aborted) {
+      await waitForSlot();
+      if (signal.aborted) break;
+      let next: IteratorResult<Asset>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        if (!isAbortError(err) && !signal.aborted) {
+          const ke = wrapPluginError(err, { stage: 'scan' });
+          fatal = ke.classification === 'fatal' ? ke : new KeepsakeError(ke.code, ke.message, { ...ke.context, hint: ke.hint, cause: ke.cause, classification: 'fatal' });
+          report.failures.push({ assetId: '(scan)', error: fatal.toJSON() });
+          report.failed++;
+          emit({ type: 'item-failed', assetId: '(scan)', error: fatal });
+        }
+        break;
+      }
+      if (next.done) break;
+      const asset = next.value;
+      const p: Promise<void> = processAsset(asset)
+        .catch((err) => fail(asset.id, undefined, err))
+        .finally(() => {
+          inFlight.delete(p);
+          emit({ type: 'asset-end', assetId: asset.id });
+        });
+      inFlight.add(p);
+    }
+    if (signal.aborted) await iterator.return?.().catch(() => {});
+    while (inFlight.size) {
+      if (hasBatching && !signal.aborted) await flushAll();
+      await Promise.race([Promise.race(inFlight), sleep(250)]);
+    }
+    if (hasBatching && !signal.aborted) await flushAll();
+  } finally {
+    o.signal?.removeEventListener('abort', onOuterAbort);
+    await rm(tempDir, { recursive: true, force: true }).catch(() => {});
+  }
+  report.aborted = signal.aborted && !fatal;
+  if (fatal) report.stoppedBy = fatal.toJSON();
+  report.endedAt = new Date().toISOString();
+  if (!o.dryRun) ledger.endRun(runId, report);
+  emit({ type: 'run-end', report });
+  return report;
+}
+
+/** Every resource handed to the sink must come back stored, with the source's hash when known. */
+function checkReceipt(asset: Asset, receipt: Receipt, use: string): void {
+  const byKey = new Map<string, StoredResource>(receipt.items.map((i) => [i.resourceKey, i]));
+  for (const r of asset.resources) {
+    const item = byKey.get(r.key);
+    if (!item) {
+      throw new KeepsakeError('SINK_WRITE_FAILED', `Sink "${use}" did not report storing ${r.name}`, {
+        stage: 'put',
+        assetId: asset.id,
+        resource: r.key,
+        classification: 'permanent',
+        hint: 'This is a bug in the sink plugin; report it with this message.',
+      });
+    }
+    if (r.sha256 && item.hashes.sha256 !== r.sha256) {
+      throw new KeepsakeError('VERIFY_MISMATCH', `${r.name}: "${use}" stored bytes with sha256 ${item.hashes.sha256}, the source has ${r.sha256}`, {
+        stage: 'verify',
+        assetId: asset.id,
+        resource: r.key,
+        location: item.location,
+        classification: 'permanent',
+        hint: 'The source file may have changed while copying; run again to re-copy it.',
+      });
+    }
+  }
+}
+
+/** Convenience for the CLI and custom tools: prepare + run + close. */
+export async function runConfiguredPipeline(o: PrepareOptions & RunOptions): Promise<RunReport> {
+  const prepared = await preparePipeline(o);
+  try {
+    return await runPipeline(prepared, o);
+  } finally {
+    await prepared.close();
+  }
+}
+
+
