@@ -1,0 +1,250 @@
+import {
+  createHasher,
+  type HashName,
+  type Hasher,
+  isAbortError,
+  isKeepsakeError,
+  KeepsakeError,
+  type Logger,
+  type OpenResource,
+  type ResumeStore,
+  backoffDelay,
+  silentLogger,
+  sleep,
+  throwIfAborted,
+} from '@keepsake/core';
+
+/** What a service answers after a fragment or a status query. */
+export type SessionStatus<R> =
+  /** The server has bytes [0, offset) and expects `offset` next. */
+  | { kind: 'partial'; offset: number }
+  /** Upload complete; `result` is the service's answer (OneDrive's driveItem). */
+  | { kind: 'done'; result: R }
+  /** The session is gone (expired, cancelled): start a new one. */
+  | { kind: 'expired' };
+
+/**
+ * One service's resumable-upload protocol. `S` is the session state saved in the ledger
+ * (JSON-serialisable, e.g. `{ url, expiresAt }`).
+ */
+export interface ResumableProtocol<S, R> {
+  /** Opens a new session. */
+  start(signal: AbortSignal): Promise<S>;
+  /** Asks the server what it has received (OneDrive: GET uploadUrl → nextExpectedRanges). */
+  status(session: S, signal: AbortSignal): Promise<SessionStatus<R>>;
+  /**
+   * Sends bytes `[offset, offset + bytes.length)` of `total`. Throws a retryable KeepsakeError when
+   * the outcome is unknown (reset, timeout, 5xx): the helper then asks `status` before resending.
+   */
+  send(session: S, fragment: { offset: number; bytes: Uint8Array; total: number }, signal: AbortSignal): Promise<SessionStatus<R>>;
+  /** Deletes the session (called on abort). Errors are ignored. */
+  cancel?(session: S): Promise<void>;
+}
+
+export interface ResumableUploadOptions<S, R> {
+  protocol: ResumableProtocol<S, R>;
+  /** Re-openable bytes (`Resource.open`). */
+  open: OpenResource;
+  size: number;
+  /** Bytes per fragment except the last (OneDrive: a multiple of 320 KiB). */
+  fragmentSize: number;
+  /** Where session state persists across runs (`PutContext.resume`). */
+  resume: ResumeStore;
+  /** Key in `resume` (`Resource.key`). */
+  resumeKey: string;
+  /** Identity of the bytes (their sha256): saved state for other bytes is discarded. */
+  fingerprint: string;
+  /** Hashes to compute over all bytes while streaming (default sha256). */
+  hashes?: readonly HashName[];
+  signal: AbortSignal;
+  onProgress?(bytes: number): void;
+  logger?: Logger;
+  /** Times to ask the server and continue after a failed fragment before giving up (default 8). */
+  maxRecoveries?: number;
+  /** Backoff base between recoveries (default 500 ms). */
+  backoffBaseMs?: number;
+  /** DELETE the session when the run is aborted (default true). */
+  cancelOnAbort?: boolean;
+}
+
+export interface ResumableUploadResult<R> {
+  result: R;
+  /** Digests of every byte of the resource, by name. */
+  hashes: Record<string, string>;
+  bytes: number;
+  /** Offset the upload continued from (0 for a fresh upload). */
+  resumedFrom: number;
+  /** Sessions opened in this call (more than one after an expired session). */
+  sessionsStarted: number;
+}
+
+interface SavedState<S> {
+  v: 1;
+  fingerprint: string;
+  size: number;
+  session: S;
+}
+
+/**
+ * Streams a resource through a resumable-upload protocol in fragments, holding at most one
+ * fragment in memory. The session is saved in `resume` as soon as it exists, so a later run (even
+ * after `kill -9`) asks the server for its received offset and continues there instead of from
+ * zero. Every byte is still hashed from offset 0: the prefix the server already has is read
+ * locally and hashed, not re-sent. Fragment failures are recovered by asking the server what it
+ * has (never by blindly resending); an expired session is replaced by a new one.
+ */
+export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Promise<ResumableUploadResult<R>> {
+  const { protocol, signal, size } = o;
+  const logger = o.logger ?? silentLogger;
+  const maxRecoveries = o.maxRecoveries ?? 8;
+  const names = o.hashes ?? ['sha256'];
+  const hashers: [string, Hasher][] = names.map((n) => [n, createHasher(n)]);
+  let hashedUpTo = 0;
+  let sessionsStarted = 0;
+
+  const save = (session: S) => o.resume.save(o.resumeKey, { v: 1, fingerprint: o.fingerprint, size, session } satisfies SavedState<S>);
+  const startSession = async () => {
+    const s = await protocol.start(signal);
+    sessionsStarted++;
+    save(s);
+    return s;
+  };
+
+  // 1. Continue a saved session when it is for these bytes and the server still has it.
+  let session: S | undefined;
+  let status: SessionStatus<R> = { kind: 'partial', offset: 0 };
+  const saved = o.resume.load<SavedState<S>>(o.resumeKey);
+  if (saved && saved.v === 1 && saved.fingerprint === o.fingerprint && saved.size === size) {
+    try {
+      status = await protocol.status(saved.session, signal);
+      if (status.kind !== 'expired') session = saved.session;
+    } catch (err) {
+      if (isAbortError(err)) throw err;
+      logger.info('saved upload session unusable; starting a new one', { error: String((err as Error).message ?? err) });
+      status = { kind: 'partial', offset: 0 };
+    }
+  } else if (saved) {
+    o.resume.clear(o.resumeKey);
+    await protocol.cancel?.((saved as SavedState<S>).session).catch(() => {});
+  }
+  if (!session) {
+    session = await startSession();
+    status = { kind: 'partial', offset: 0 };
+  }
+  const resumedFrom = status.kind === 'partial' ? status.offset : status.kind === 'done' ? size : 0;
+  if (resumedFrom > 0) logger.info('resuming upload', { offset: resumedFrom, size });
+
+  // Hash each byte exactly once, whatever offsets the reader is reopened at.
+  const hashTap = (chunk: Uint8Array, at: number) => {
+    const end = at + chunk.byteLength;
+    if (end <= hashedUpTo) return;
+    const part = at >= hashedUpTo ? chunk : chunk.subarray(hashedUpTo - at);
+    for (const [, h] of hashers) h.update(part);
+    hashedUpTo = end;
+  };
+
+  let recoveries = 0;
+  const fragment = new Uint8Array(Math.min(o.fragmentSize, Math.max(size, 1)));
+
+  try {
+    while (status.kind !== 'done') {
+      throwIfAborted(signal);
+      if (status.kind === 'expired') {
+        logger.info('upload session expired; starting a new one');
+        session = await startSession();
+        status = { kind: 'partial', offset: 0 };
+      }
+      const sendFrom = status.offset;
+      if (sendFrom > size) throw new KeepsakeError('SINK_WRITE_FAILED', `The server reports ${sendFrom} bytes received of ${size}`, { classification: 'retryable' });
+      // Read from where hashing or sending needs bytes, whichever is earlier.
+      let pos = Math.min(sendFrom, hashedUpTo);
+      let fill = 0;
+      let fragStart = sendFrom;
+      let next: SessionStatus<R> | undefined;
+      try {
+        const stream = o.open({ offset: pos, signal });
+        for await (const chunk of stream) {
+          hashTap(chunk, pos);
+          let c = chunk;
+          let at = pos;
+          pos += chunk.byteLength;
+          if (pos <= fragStart) continue;
+          if (at < fragStart) {
+            c = c.subarray(fragStart - at);
+            at = fragStart;
+          }
+          while (c.byteLength > 0) {
+            const take = Math.min(c.byteLength, fragment.byteLength - fill);
+            fragment.set(c.subarray(0, take), fill);
+            fill += take;
+            c = c.subarray(take);
+            const end = fragStart + fill;
+            if (fill === fragment.byteLength || end === size) {
+              throwIfAborted(signal);
+              const st = await protocol.send(session, { offset: fragStart, bytes: fragment.subarray(0, fill), total: size }, signal);
+              o.onProgress?.(fill);
+              recoveries = 0;
+              if (st.kind !== 'partial' || st.offset !== end) {
+                next = st;
+                break;
+              }
+              fragStart = end;
+              fill = 0;
+            }
+          }
+          if (next || pos > size) break;
+        }
+      } catch (err) {
+        if (isAbortError(err) || signal.aborted) throw err;
+        if (!isKeepsakeError(err) || err.classification !== 'retryable' || recoveries >= maxRecoveries) throw err;
+        recoveries++;
+        const delay = err.retryAfterMs ?? backoffDelay(recoveries - 1, o.backoffBaseMs ?? 500);
+        logger.info('fragment failed; asking the server what it has', { attempt: recoveries, delayMs: delay, error: err.describe() });
+        await sleep(delay, signal);
+        status = await protocol.status(session, signal);
+        continue;
+      }
+      if (next) {
+        status = next;
+        continue;
+      }
+      if (pos !== size) {
+        throw new KeepsakeError('SOURCE_ITEM_TRUNCATED', `The source gave ${pos < size ? pos : 'more than'} bytes; ${size} were expected`, { classification: 'permanent' });
+      }
+      if (fragStart === size && size > 0) {
+        // Everything sent but the last answer was not "done": ask.
+        status = await protocol.status(session, signal);
+        if (status.kind === 'partial' && status.offset === size) {
+          throw new KeepsakeError('SINK_WRITE_FAILED', 'The server received every byte but did not finish the upload', { classification: 'retryable' });
+        }
+      } else if (size === 0) {
+        throw new KeepsakeError('SINK_WRITE_FAILED', 'A resumable upload cannot send 0 bytes; use a simple upload', { classification: 'permanent' });
+      }
+    }
+    // The server may already be done (resumed after the last fragment): hash what is left.
+    if (hashedUpTo < size) {
+      let pos = hashedUpTo;
+      for await (const chunk of o.open({ offset: pos, signal })) {
+        hashTap(chunk, pos);
+        pos += chunk.byteLength;
+      }
+      if (hashedUpTo !== size) {
+        throw new KeepsakeError('SOURCE_ITEM_TRUNCATED', `The source gave ${hashedUpTo} bytes; ${size} were expected`, { classification: 'permanent' });
+      }
+    }
+  } catch (err) {
+    if ((isAbortError(err) || signal.aborted) && (o.cancelOnAbort ?? true)) {
+      o.resume.clear(o.resumeKey);
+      await protocol.cancel?.(session).catch(() => {});
+    }
+    throw err;
+  }
+  o.resume.clear(o.resumeKey);
+  return {
+    result: status.result,
+    hashes: Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])),
+    bytes: size,
+    resumedFrom,
+    sessionsStarted,
+  };
+}
