@@ -53,6 +53,27 @@ export class ByteReader {
     return v;
   }
 
+  i16(): number {
+    this.need(2);
+    const v = this.view.getInt16(this.pos, this.littleEndian);
+    this.pos += 2;
+    return v;
+  }
+
+  f32(): number {
+    this.need(4);
+    const v = this.view.getFloat32(this.pos, this.littleEndian);
+    this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos, this.littleEndian);
+    this.pos += 8;
+    return v;
+  }
+
   u32(): number {
     this.need(4);
     const v = this.view.getUint32(this.pos, this.littleEndian);

@@ -86,9 +86,9 @@ export function groupCameraRoll<F extends CameraRollFile>(files: Iterable<F>): C
     const folder = folderOf(f.path);
     const { stem } = classifyName(f.name);
     const key = `${folder}\0${collisionKey(stem)}`;
-    let b = buckets.get(key);
-    if (!b) buckets.set(key, (b = { folder, stem, files: [] }));
-    b.files.push(f);
+    const b = buckets.get(key);
+    if (b) b.files.push(f);
+    else buckets.set(key, { folder, stem, files: [f] });
   }
   const groups: CameraRollGroup<F>[] = [];
   for (const b of buckets.values()) groups.push(...groupsForStem(b.folder, b.stem, b.files));
@@ -134,7 +134,7 @@ function groupsForStem<F extends CameraRollFile>(folder: string, stem: string, f
   if (s.length > 0) {
     for (const f of s) members.push({ file: f, role: 'original' });
     // A still with a same-named video is a Live Photo; one video is the motion, extra ones stay originals.
-    v.forEach((f, i) => members.push({ file: f, role: i === 0 ? 'motion' : 'original' }));
+    for (const [i, f] of v.entries()) members.push({ file: f, role: i === 0 ? 'motion' : 'original' });
     kind = v.length > 0 ? 'live' : 'photo';
   } else if (v.length > 0) {
     for (const f of v) members.push({ file: f, role: 'original' });

@@ -77,7 +77,7 @@ export function readIfdValue(r: ByteReader, e: IfdEntry): TiffValue | undefined 
             out.push(v.u16());
             break;
           case 8:
-            out.push(v.view.getInt16((v.pos += 2) - 2, v.littleEndian));
+            out.push(v.i16());
             break;
           case 4:
           case 13:
@@ -99,10 +99,10 @@ export function readIfdValue(r: ByteReader, e: IfdEntry): TiffValue | undefined 
             break;
           }
           case 11:
-            out.push(v.view.getFloat32((v.pos += 4) - 4, v.littleEndian));
+            out.push(v.f32());
             break;
           case 12:
-            out.push(v.view.getFloat64((v.pos += 8) - 8, v.littleEndian));
+            out.push(v.f64());
             break;
         }
       }
