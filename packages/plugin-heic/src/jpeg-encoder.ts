@@ -1,0 +1,56 @@
+/**
+ * RGB → baseline JPEG. sharp (libvips + libjpeg-turbo, prebuilt) when it loads on this platform;
+ * jpeg-js (pure JavaScript, ~5× slower) otherwise, so the wasm path works everywhere.
+ */
+import { createRequire } from 'node:module';
+import type { RgbImage } from './wasm-decoder.js';
+
+export type JpegEncoderName = 'sharp' | 'jpeg-js';
+
+type SharpFactory = ((input: Uint8Array, options: { raw: { width: number; height: number; channels: 3 } }) => {
+  jpeg(options: { quality: number; chromaSubsampling: string }): { toBuffer(): Promise<Uint8Array> };
+}) & { concurrency(n: number): number; cache(enabled: boolean): unknown };
+
+type JpegJs = { encode(image: { data: Uint8Array; width: number; height: number }, quality: number): { data: Uint8Array } };
+
+const require = createRequire(import.meta.url);
+let sharpModule: SharpFactory | null | undefined;
+
+function loadSharp(): SharpFactory | null {
+  if (sharpModule !== undefined) return sharpModule;
+  try {
+    const sharp = require('sharp') as SharpFactory;
+    // One libvips thread per conversion: the worker pool already spreads work over the cores.
+    sharp.concurrency(1);
+    sharp.cache(false);
+    sharpModule = sharp;
+  } catch {
+    sharpModule = null;
+  }
+  return sharpModule;
+}
+
+/** The encoder that {@link encodeJpeg} uses here, unless `prefer` rules sharp out. */
+export function jpegEncoderName(prefer: JpegEncoderName | undefined = undefined): JpegEncoderName {
+  if (prefer === 'jpeg-js') return 'jpeg-js';
+  return loadSharp() ? 'sharp' : 'jpeg-js';
+}
+
+/** Encodes 8-bit RGB at `quality` (1–100), 4:2:0 chroma like the reference tools. */
+export async function encodeJpeg(image: RgbImage, quality: number, prefer?: JpegEncoderName): Promise<Uint8Array> {
+  const sharp = prefer === 'jpeg-js' ? null : loadSharp();
+  if (sharp) {
+    return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .jpeg({ quality, chromaSubsampling: '4:2:0' })
+      .toBuffer();
+  }
+  const jpeg = require('jpeg-js') as JpegJs;
+  const rgba = new Uint8Array(image.width * image.height * 4);
+  for (let i = 0, j = 0; i < image.data.length; i += 3, j += 4) {
+    rgba[j] = image.data[i] as number;
+    rgba[j + 1] = image.data[i + 1] as number;
+    rgba[j + 2] = image.data[i + 2] as number;
+    rgba[j + 3] = 255;
+  }
+  return jpeg.encode({ data: rgba, width: image.width, height: image.height }, quality).data;
+}

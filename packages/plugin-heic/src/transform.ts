@@ -1,0 +1,209 @@
+/**
+ * The `heic-to-jpeg` transform. `apply` is cheap: it checks each HEIC's structure from its header
+ * and adds a derived JPEG resource whose `open` converts lazily — once per asset per run, in the
+ * worker pool, into the run's temp folder — and then streams the file (from any offset).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Asset,
+  type Diagnostic,
+  isKeepsakeError,
+  KeepsakeError,
+  type Logger,
+  type OpenOptions,
+  type Resource,
+  readFileStream,
+  splitName,
+  type Transform,
+  type TransformContext,
+  writeStreamAtomic,
+} from '@keepsake/core';
+import { randomAccessFromOpen } from '@keepsake/media';
+import type { ConvertResult, DecoderName } from './convert.js';
+import { decoderUnavailable, HEIC_DECODE_FAILED, heicDecodeFailed } from './errors.js';
+import { checkHeif } from './heif-check.js';
+import { findHeifTools, type HeifTools } from './heif-convert-cli.js';
+import { type HeicToJpegOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { ConversionPool, WorkerJobError } from './pool.js';
+
+export const TRANSFORM_ID = 'heic-to-jpeg';
+
+/** Bump when the bytes produced for the same input and options change (goes into the ledger). */
+export const CONVERTER_VERSION = '1';
+
+const HEIC_EXTENSIONS = new Set(['heic', 'heif', 'hif']);
+
+/** Still images this transform converts: HEIC/HEIF originals and edited renders. */
+export function isHeicResource(r: Resource): boolean {
+  if (r.role !== 'original' && r.role !== 'edited') return false;
+  if (r.mediaType === 'image/heic' || r.mediaType === 'image/heif') return true;
+  return HEIC_EXTENSIONS.has(splitName(r.name).ext.toLowerCase());
+}
+
+/** IMG_0001.HEIC → IMG_0001.JPG, photo.heic → photo.jpg (the extension's case is kept). */
+export function jpegName(name: string): string {
+  const { base, ext } = splitName(name);
+  return `${base}.${ext && ext === ext.toLowerCase() ? 'jpg' : 'JPG'}`;
+}
+
+export interface HeicToJpegDeps {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Share one pool between transforms (tests, benchmarks); otherwise each transform owns one. */
+  pool?: ConversionPool;
+}
+
+interface Produced {
+  path: string;
+  result: ConvertResult;
+}
+
+export class HeicToJpegTransform implements Transform {
+  readonly id = TRANSFORM_ID;
+  readonly version: string;
+  readonly options: ResolvedOptions;
+  private readonly logger: Logger;
+  private readonly env: NodeJS.ProcessEnv;
+  private pool: ConversionPool | undefined;
+  private readonly ownsPool: boolean;
+  private decoderChoice: Promise<{ decoder: DecoderName; tools?: HeifTools }> | undefined;
+  private readonly conversions = new Map<string, Promise<Produced>>();
+
+  constructor(options: HeicToJpegOptions, deps: HeicToJpegDeps) {
+    this.options = resolveOptions(options);
+    const { quality, keep, decoder } = this.options;
+    if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+      throw new KeepsakeError('OPTION_INVALID', `heic-to-jpeg: quality must be an integer from 1 to 100 (got ${quality})`, { hint: 'Use e.g. "quality": 92.' });
+    }
+    this.version = `${TRANSFORM_ID}/${CONVERTER_VERSION} quality=${quality} keep=${keep} decoder=${decoder}`;
+    this.logger = deps.logger;
+    this.env = deps.env ?? process.env;
+    this.pool = deps.pool;
+    this.ownsPool = !deps.pool;
+  }
+
+  /** The decoder this transform uses here (resolved once; `native` fails fast without the tool). */
+  resolveDecoder(): Promise<{ decoder: DecoderName; tools?: HeifTools }> {
+    this.decoderChoice ??= (async () => {
+      const want = this.options.decoder;
+      if (want === 'wasm') return { decoder: 'wasm' as const };
+      const tools = await findHeifTools(this.options.heifConvertPath, this.env);
+      if (tools) return { decoder: 'native' as const, tools };
+      if (want === 'native') throw decoderUnavailable('heif-convert was not found');
+      return { decoder: 'wasm' as const };
+    })();
+    return this.decoderChoice;
+  }
+
+  async apply(asset: Asset, ctx: TransformContext): Promise<Asset> {
+    if (!asset.resources.some(isHeicResource)) return asset;
+    const resources: Resource[] = [];
+    const added: Resource[] = [];
+    const diagnostics: Diagnostic[] = [...(asset.diagnostics ?? [])];
+    let renamed: string | undefined;
+    for (const resource of asset.resources) {
+      if (!isHeicResource(resource)) {
+        resources.push(resource);
+        continue;
+      }
+      const problem = await this.precheck(resource, ctx);
+      if (problem) {
+        const error = heicDecodeFailed(resource.name, problem, { assetId: asset.id, resource: resource.name, contribution: TRANSFORM_ID, stage: 'transform' });
+        if (this.options.keep === 'converted') throw error;
+        diagnostics.push({ level: 'error', source: `heic:${HEIC_DECODE_FAILED}`, message: `${error.message} — the original is delivered unconverted` });
+        resources.push(resource);
+        continue;
+      }
+      const derived = this.derive(asset, resource, ctx);
+      if (this.options.keep === 'converted') {
+        resources.push(derived);
+        if (resource === asset.resources.find((r) => r.role === 'original')) renamed = derived.name;
+      } else {
+        resources.push(resource);
+        added.push(derived);
+      }
+    }
+    const out: Asset = { ...asset, resources: [...resources, ...added] };
+    if (renamed) out.history = [...(asset.history ?? [asset.resources.find((r) => r.role === 'original')?.name ?? asset.id]), renamed];
+    if (diagnostics.length > 0) out.diagnostics = diagnostics;
+    return out;
+  }
+
+  /** Structural check from the header only (a few KB), so a damaged file never becomes a derived resource. */
+  private async precheck(resource: Resource, ctx: TransformContext): Promise<string | undefined> {
+    if (resource.size === undefined) return undefined; // checked again when converting
+    const ra = randomAccessFromOpen(resource.open, resource.size, ctx.signal);
+    const checked = await checkHeif(ra);
+    return checked.problem;
+  }
+
+  private derive(asset: Asset, source: Resource, ctx: TransformContext): Resource {
+    const derived: Resource = {
+      role: 'derived',
+      name: jpegName(source.name),
+      key: `${source.key}#${TRANSFORM_ID}`,
+      size: undefined,
+      mtimeMs: source.mtimeMs,
+      mediaType: 'image/jpeg',
+      derivedFrom: source.key,
+      open: (options: OpenOptions = {}) => this.openDerived(asset, source, derived, ctx, options),
+    };
+    return derived;
+  }
+
+  private async *openDerived(asset: Asset, source: Resource, derived: Resource, ctx: TransformContext, options: OpenOptions): AsyncGenerator<Uint8Array> {
+    const produced = await this.produce(asset, source, derived.name, ctx);
+    derived.size = produced.result.bytes;
+    const readOptions: { offset?: number; signal?: AbortSignal } = { offset: options.offset ?? 0 };
+    if (options.signal) readOptions.signal = options.signal;
+    yield* readFileStream(produced.path, readOptions);
+  }
+
+  /** Converts once per (run temp folder, asset, resource); later opens reuse the file. */
+  private produce(asset: Asset, source: Resource, outputName: string, ctx: TransformContext): Promise<Produced> {
+    const cacheKey = `${ctx.tempDir}\0${asset.id}\0${source.key}`;
+    let produced = this.conversions.get(cacheKey);
+    if (!produced) {
+      produced = this.convert(asset, source, outputName, ctx, cacheKey);
+      this.conversions.set(cacheKey, produced);
+      // A failure while copying the source may be transient: let a retry try again.
+      produced.catch((err) => {
+        if (!(isKeepsakeError(err) && err.code === HEIC_DECODE_FAILED)) this.conversions.delete(cacheKey);
+      });
+    }
+    return produced;
+  }
+
+  private async convert(asset: Asset, source: Resource, outputName: string, ctx: TransformContext, cacheKey: string): Promise<Produced> {
+    const { decoder, tools } = await this.resolveDecoder();
+    const dir = join(ctx.tempDir, TRANSFORM_ID, createHash('sha256').update(cacheKey).digest('hex').slice(0, 20));
+    await mkdir(dir, { recursive: true });
+    const input = join(dir, 'source.heic');
+    const output = join(dir, outputName);
+    await rm(input, { force: true });
+    await writeStreamAtomic(input, source.open({ signal: ctx.signal }), { durable: false, noClobber: false, signal: ctx.signal });
+    this.pool ??= new ConversionPool(this.options.concurrency);
+    try {
+      const result = await this.pool.run({ input, output, quality: this.options.quality, decoder, ...(tools ? { tools } : {}), workDir: join(dir, 'work') });
+      for (const warning of result.warnings) this.logger.warn(`heic-to-jpeg: ${source.name}: ${warning}`, { assetId: asset.id });
+      this.logger.debug(`heic-to-jpeg: converted ${source.name}`, { assetId: asset.id, decoder: result.decoder, bytes: result.bytes });
+      return { path: output, result };
+    } catch (err) {
+      const reason = err instanceof WorkerJobError ? err.message : `the converter stopped (${(err as Error).message})`;
+      throw heicDecodeFailed(source.name, reason, { assetId: asset.id, resource: source.name, contribution: TRANSFORM_ID, stage: 'transform', cause: err });
+    } finally {
+      await rm(input, { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool?.close();
+    this.pool = undefined;
+  }
+}
+
+export function createHeicToJpegTransform(options: HeicToJpegOptions, deps: HeicToJpegDeps): HeicToJpegTransform {
+  return new HeicToJpegTransform(options, deps);
+}
