@@ -1,0 +1,221 @@
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  type Asset,
+  type Diagnostic,
+  type FactoryContext,
+  isKeepsakeError,
+  KeepsakeError,
+  type Resource,
+  type ScanContext,
+  type Source,
+  throwIfAborted,
+} from '@keepsake/core';
+import { captureDateFrom, groupCameraRoll, type MediaInfo, readMediaInfo } from '@keepsake/media';
+import { type BackupInfo, findBackups, readBackupInfo, isBackupDir, selectBackup } from './backup-info.js';
+import { type BackupKeys, unlockBackup, unwrapFileKey } from './backup-keys.js';
+import { defaultBackupRoots } from './backup-locations.js';
+import { type BackupMediaFile, listFromManifestDb, listFromMbdb, type RejectedRecord } from './camera-roll-files.js';
+import { openContent } from './content-stream.js';
+import { openContentRandomAccess } from './content-random-access.js';
+import { backupError } from './errors.js';
+import { ManifestDb } from './manifest-db.js';
+import { resolvePassword } from './password.js';
+
+/** Options of the `itunes-backup` source (validated by the host against the manifest schema). */
+export interface ItunesBackupOptions {
+  path?: string;
+  udid?: string;
+  passwordFile?: string;
+  cacheKey?: boolean;
+}
+
+/** Terminal for the password prompt; the CLI's stdin/stderr when interactive. */
+export interface PromptTerminal {
+  input: NodeJS.ReadStream;
+  output: NodeJS.WritableStream;
+}
+
+const DIAG = 'itunes-backup';
+
+/** Where to look: `path` (resolved from the config folder) or the OS's standard backup folders. */
+export function backupSearchRoots(options: ItunesBackupOptions, ctx: Pick<FactoryContext, 'configDir' | 'env'>): string[] {
+  return options.path ? [resolve(ctx.configDir, options.path)] : defaultBackupRoots(ctx.env);
+}
+
+/**
+ * The `itunes-backup` source. Finds and describes the backup when created (cheap: three plists);
+ * the password, key derivation and Manifest.db are handled at the start of `scan`, once per
+ * instance. Read-only: nothing is ever written into the backup folder.
+ */
+export async function createItunesBackupSource(options: ItunesBackupOptions, ctx: FactoryContext, terminal?: PromptTerminal): Promise<Source> {
+  const roots = backupSearchRoots(options, ctx);
+  let info: BackupInfo;
+  if (options.path && (await isBackupDir(roots[0] as string))) info = await readBackupInfo(roots[0] as string);
+  else {
+    const found = await findBackups(roots, (dir, err) => ctx.logger.warn(`skipping ${dir}`, { error: isKeepsakeError(err) ? err.describe() : String(err) }));
+    info = selectBackup(found, options.udid, roots);
+  }
+  if (options.udid && info.udid !== options.udid.toLowerCase()) {
+    throw backupError('BACKUP_NOT_FOUND', `The backup at ${info.dir} is of device ${info.udid}, not ${options.udid}`, {
+      location: info.dir,
+      classification: 'fatal',
+      hint: 'Fix option `udid` or `path` (see `keepsake backups`).',
+    });
+  }
+  const tty = terminal ?? (process.stdin.isTTY ? { input: process.stdin, output: process.stderr } : undefined);
+  return new ItunesBackupSource(info, options, ctx, tty);
+}
+
+class ItunesBackupSource implements Source {
+  readonly key: string;
+  readonly capabilities = { expensiveReads: false, canDelete: false } as const;
+  private keys: Promise<BackupKeys | undefined> | undefined;
+
+  constructor(
+    readonly info: BackupInfo,
+    private readonly options: ItunesBackupOptions,
+    private readonly ctx: FactoryContext,
+    private readonly tty: PromptTerminal | undefined,
+  ) {
+    this.key = `itunes-backup:${info.udid}`;
+  }
+
+  /** The expensive derivation runs once per instance, however often scan is called. */
+  private unlock(): Promise<BackupKeys | undefined> {
+    if (!this.info.encrypted) return Promise.resolve(undefined);
+    this.keys ??= unlockBackup(this.info, {
+      getPassword: () =>
+        resolvePassword({ passwordFile: this.options.passwordFile, baseDir: this.ctx.configDir, env: this.ctx.env, tty: this.tty, label: `${this.info.deviceName ?? this.info.udid} (${this.info.dir})` }),
+      cache: this.options.cacheKey ? this.ctx.secrets : undefined,
+      logger: this.ctx.logger,
+    });
+    // A failed unlock (wrong password) is not cached, so a second attempt asks again.
+    this.keys.catch(() => {
+      this.keys = undefined;
+    });
+    return this.keys;
+  }
+
+  private async listFiles(keys: BackupKeys | undefined): Promise<{ files: BackupMediaFile[]; rejected: RejectedRecord[] }> {
+    if (this.info.format === 'mbdb') {
+      if (this.info.encrypted) {
+        throw new KeepsakeError('NOT_SUPPORTED', `Encrypted backups from before iOS 10 (Manifest.mbdb) can be listed but not read yet: ${this.info.dir}`, {
+          location: this.info.dir,
+          classification: 'fatal',
+          hint: 'Turn off "Encrypt local backup" and back up again, or use a newer backup.',
+        });
+      }
+      return listFromMbdb(this.info, await readFile(`${this.info.dir}/Manifest.mbdb`));
+    }
+    const db = await ManifestDb.open(`${this.info.dir}/Manifest.db`, keys?.manifestDbKey);
+    try {
+      return listFromManifestDb(this.info, db);
+    } finally {
+      await db.close();
+    }
+  }
+
+  async *scan(ctx: ScanContext): AsyncIterable<Asset> {
+    throwIfAborted(ctx.signal);
+    if (this.info.complete === false) ctx.logger.warn('Status.plist says this backup did not finish; some files may be missing', { dir: this.info.dir });
+    const keys = await this.unlock();
+    throwIfAborted(ctx.signal);
+    const { files, rejected } = await this.listFiles(keys);
+    for (const r of rejected) ctx.logger.error(r.error.describe(), { code: r.error.code });
+    const groups = groupCameraRoll(files);
+    ctx.reportTotals({ assets: groups.length, bytes: files.reduce((n, f) => n + f.size, 0) });
+
+    for (const group of groups) {
+      throwIfAborted(ctx.signal);
+      const diagnostics: Diagnostic[] = [...group.diagnostics];
+      const resources: Resource[] = [];
+      const fileKeys = new Map<Resource, { file: BackupMediaFile; key: Uint8Array | undefined }>();
+      for (const { file, role } of group.members) {
+        const checked = await this.checkContent(file, keys);
+        if (checked instanceof KeepsakeError) {
+          diagnostics.push({ level: 'error', source: `${DIAG}:${checked.code === 'BACKUP_FILE_MISSING' ? 'file-missing' : 'file-unreadable'}`, message: checked.describe() });
+          continue;
+        }
+        const fileKey = checked;
+        const label = `${this.info.udid}:${file.relativePath}`;
+        const resource: Resource = {
+          role,
+          name: file.name,
+          key: file.fileID,
+          size: file.size,
+          mtimeMs: file.mtimeMs,
+          mediaType: file.mediaType,
+          open: (o = {}) => openContent({ path: file.contentPath, size: file.size, key: fileKey, offset: o.offset ?? 0, signal: o.signal, label }),
+        };
+        resources.push(resource);
+        fileKeys.set(resource, { file, key: fileKey });
+      }
+      const asset: Asset = { id: `${group.folder}/${group.stem}`, kind: group.kind, resources, diagnostics };
+      const primary = resources.find((r) => r.role === 'original') ?? resources[0];
+      if (primary) {
+        const { file, key } = fileKeys.get(primary) as { file: BackupMediaFile; key: Uint8Array | undefined };
+        const info = await this.readInfo(file, key, diagnostics);
+        const capturedAt = captureDateFrom(info, { name: file.name, mtimeMs: file.mtimeMs });
+        if (capturedAt) asset.capturedAt = capturedAt;
+        const motion = resources.find((r) => r.role === 'motion');
+        let contentIdentifier = info?.contentIdentifier;
+        if (!contentIdentifier && motion) {
+          const m = fileKeys.get(motion) as { file: BackupMediaFile; key: Uint8Array | undefined };
+          contentIdentifier = (await this.readInfo(m.file, m.key, diagnostics))?.contentIdentifier;
+        }
+        if (contentIdentifier) asset.contentIdentifier = contentIdentifier;
+      }
+      yield asset;
+    }
+  }
+
+  /** Checks the content file is there and long enough; returns the file key (or undefined for plain backups) or the per-item error. */
+  private async checkContent(file: BackupMediaFile, keys: BackupKeys | undefined): Promise<Uint8Array | undefined | KeepsakeError> {
+    let fileKey: Uint8Array | undefined;
+    if (keys && file.size > 0) {
+      if (!file.encryptionKey) {
+        return backupError('BACKUP_RECORD_INVALID', `Backup record for ${file.relativePath} has no encryption key`, { location: file.contentPath, resource: file.name });
+      }
+      try {
+        fileKey = unwrapFileKey(keys.classKeys, file.encryptionKey, file.relativePath);
+      } catch (err) {
+        if (isKeepsakeError(err)) return err as KeepsakeError;
+        throw err;
+      }
+    }
+    if (file.size === 0) return fileKey;
+    const st = await stat(file.contentPath).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      return backupError('BACKUP_FILE_MISSING', `Backup has no content file for ${file.relativePath}`, {
+        location: file.contentPath,
+        resource: file.name,
+        cause: st,
+        hint: 'The backup is incomplete (interrupted, or copied partly). The other items are read normally; make a new backup to recover this one.',
+      });
+    }
+    const shortBy = fileKey ? st.size % 16 !== 0 || st.size < file.size : st.size < file.size;
+    if (shortBy) {
+      return backupError('BACKUP_FILE_CORRUPT', `Backup content file for ${file.relativePath} is ${st.size} bytes, too short for the recorded ${file.size}`, {
+        location: file.contentPath,
+        resource: file.name,
+        hint: 'The backup is damaged; make a new backup to recover this item.',
+      });
+    }
+    return fileKey;
+  }
+
+  /** Metadata of one file for dates and Live Photo pairing; problems become warnings, never failures. */
+  private async readInfo(file: BackupMediaFile, key: Uint8Array | undefined, diagnostics: Diagnostic[]): Promise<MediaInfo | undefined> {
+    if (file.size === 0) return undefined;
+    const ra = await openContentRandomAccess(file.contentPath, file.size, key);
+    try {
+      return await readMediaInfo(ra);
+    } catch (err) {
+      diagnostics.push({ level: 'warning', source: 'media:malformed', message: `Could not read metadata of ${file.name}: ${isKeepsakeError(err) ? err.message : String(err)}` });
+      return undefined;
+    } finally {
+      await ra.close?.();
+    }
+  }
+}
