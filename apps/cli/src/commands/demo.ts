@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig, PipelineConfig } from '@keepsake/core';
 import { boolFlag, stringFlag, UsageError } from '../args.js';
+import { discoverPlugins } from '../context.js';
+import { startDemoSimulator } from '../demo-simulator.js';
 import { executePipeline } from '../execute.js';
 import { EXIT, type CommandHandler } from '../io.js';
+import { createCliLogger, logLevelFrom } from '../logger.js';
 import { writeSampleRoll } from '../sample-roll.js';
 
 /**
  * `keepsake demo`: the main job (camera roll → dated folders, verified) on sample data, with a
- * throwaway ledger so it never touches the user's real one.
+ * throwaway ledger and data dir so it never touches the user's real ones.
  */
 export const demoCommand: CommandHandler = async (io) => {
   const { args } = io;
@@ -17,28 +20,42 @@ export const demoCommand: CommandHandler = async (io) => {
   const json = boolFlag(args, 'json');
   const work = await mkdtemp(join(tmpdir(), 'keepsake-demo-'));
   const out = stringFlag(args, 'out') ? resolve(io.cwd, stringFlag(args, 'out')!) : join(work, 'Photos');
+  const env: NodeJS.ProcessEnv = { ...io.env, KEEPSAKE_DATA_DIR: join(work, 'data') };
+  const say = (line: string) => json || io.stderr.write(`${line}\n`);
+  const logger = createCliLogger(say, logLevelFrom(io.env, false));
+  let stopSimulator: (() => Promise<void>) | undefined;
   try {
-    const rollDir = join(work, 'camera-roll');
-    const files = await writeSampleRoll(rollDir);
-    if (!json) io.stderr.write(`Sample camera roll: ${files.length} files in ${rollDir}\n`);
-    const pipeline: PipelineConfig = {
-      source: { use: 'folder', with: { path: join(rollDir, 'DCIM') } },
-      sinks: [{ use: 'folder', with: { path: out, template: '{yyyy}/{yyyy}-{MM}' } }],
-    };
+    const sink = { use: 'folder', with: { path: out, template: '{yyyy}/{yyyy}-{MM}' } };
+    let pipeline: PipelineConfig;
+    let runEnv = env;
+    const host = await discoverPlugins(undefined, { cwd: io.cwd, env, logger });
+    const sim = io.env.KEEPSAKE_DEMO_SOURCE === 'folder' ? undefined : await startDemoSimulator(host, env, logger);
+    await host.dispose();
+    if (sim) {
+      stopSimulator = sim.stop;
+      runEnv = sim.env;
+      say(`Simulated iPhone "Demo iPhone" with ${sim.files} files on ${sim.env.USBMUXD_SOCKET_ADDRESS}`);
+      pipeline = { source: { use: 'iphone', with: {} }, sinks: [sink] };
+    } else {
+      const rollDir = join(work, 'camera-roll');
+      const files = await writeSampleRoll(rollDir);
+      say(`Sample camera roll: ${files.length} files in ${rollDir}`);
+      pipeline = { source: { use: 'folder', with: { path: join(rollDir, 'DCIM') } }, sinks: [sink] };
+    }
     const loaded: LoadedConfig = { config: { ledger: join(work, 'ledger.sqlite'), pipelines: { demo: pipeline } }, path: undefined, dir: work };
-    const { code } = await executePipeline({ loaded, pipeline: 'demo', json, dryRun: false, verbose: false, io });
+    const { code } = await executePipeline({ loaded, pipeline: 'demo', json, dryRun: false, verbose: false, io: { ...io, env: runEnv } });
     if (!json && code === EXIT.OK) {
       io.stdout.write(`\nYour copies are in ${out}\nNext: \`keepsake init\` writes a config for your iPhone, then \`keepsake run\`.\n`);
     }
     return code;
   } finally {
-    // the sample roll and ledger are throwaway; the output stays unless it lives inside the work dir
+    await stopSimulator?.().catch(() => {});
+    // everything but the output is throwaway (sample roll, ledger, pair records)
     if (stringFlag(args, 'out')) await rm(work, { recursive: true, force: true });
     else {
-      await rm(join(work, 'camera-roll'), { recursive: true, force: true });
-      await rm(join(work, 'ledger.sqlite'), { force: true });
-      await rm(join(work, 'ledger.sqlite-wal'), { force: true });
-      await rm(join(work, 'ledger.sqlite-shm'), { force: true });
+      for (const name of ['camera-roll', 'data', 'ledger.sqlite', 'ledger.sqlite-wal', 'ledger.sqlite-shm']) {
+        await rm(join(work, name), { recursive: true, force: true });
+      }
     }
   }
 };

@@ -27,6 +27,7 @@ const TOOL_HINTS: Record<string, Partial<Record<NodeJS.Platform, string>> & { de
     win32: 'install libheif (vcpkg) or use a keepsake build with bundled HEIC support',
     default: 'install libheif (its heif-convert tool)',
   },
+  osascript: { darwin: 'part of macOS', default: 'only available on macOS (used by the macOS Photos import)' },
   usbmuxd: {
     linux: 'sudo apt install usbmuxd (and plug the iPhone in: the service starts on demand)',
     darwin: 'built into macOS; plug the iPhone in and unlock it',
@@ -173,7 +174,14 @@ export const doctorCommand: CommandHandler = async ({ args, cwd, env, stdout, st
       stdout.write(`${mark[c.status]} ${c.name}: ${c.detail}\n`);
       if (c.hint && c.status !== 'ok') stdout.write(`    → ${c.hint}\n`);
     }
-    stdout.write(failed ? '\nSome checks failed; fix them before running.\n' : '\nAll good.\n');
+    const warnings = checks.filter((c) => c.status === 'warn').length;
+    stdout.write(
+      failed
+        ? '\nSome checks failed (✗); fix them before running.\n'
+        : warnings
+          ? `\nReady. ${warnings} optional item${warnings > 1 ? 's' : ''} (!) only matter for the plugins named.\n`
+          : '\nAll good.\n',
+    );
   }
   return failed ? EXIT.FAILED : EXIT.OK;
 };

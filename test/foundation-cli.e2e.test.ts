@@ -1,0 +1,252 @@
+/**
+ * The `keepsake` binary as a user meets it: help and version (fast, loading no plugin), usage and
+ * config errors (exit 2 with a clear message), init, plugins, schema, doctor, plugin commands.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_BIN, runCli } from './helpers/cli.ts';
+import { writeJson } from './helpers/files.ts';
+import { tempDirs } from './helpers/temp.ts';
+
+const HOSTILE_PLUGIN = fileURLToPath(new URL('./helpers/hostile-plugin', import.meta.url));
+const hasStrace = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const dirs = tempDirs();
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const cli = (args: string[], cwd = dir) => runCli(args, { cwd, env });
+
+beforeAll(async () => {
+  dir = await dirs.make('cli-');
+  env = { KEEPSAKE_DATA_DIR: join(dir, 'data'), KEEPSAKE_CONFIG_DIR: join(dir, 'config') };
+});
+afterAll(() => dirs.cleanup());
+
+describe('help and version', () => {
+  it('prints help listing every command, exit 0; no command is a usage error', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['run', 'demo', 'init', 'plugins', 'schema', 'doctor', 'login', 'logout']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    expect(r.stdout).toContain('Exit codes');
+    const bare = await cli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toContain('Usage: keepsake <command>');
+  });
+
+  it('prints per-command help with its options', async () => {
+    const r = await cli(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: keepsake run [pipeline]');
+    for (const o of ['--config', '--dry-run', '--json']) expect(r.stdout).toContain(o);
+    expect((await cli(['help', 'init'])).stdout).toContain('Never overwrites');
+  });
+
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../apps/cli/package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it.skipIf(!hasStrace)('--help and --version open no file of core, Ajv, SQLite or any plugin', () => {
+    for (const flag of ['--help', '--version', 'run --help']) {
+      const trace = join(dir, `strace-${flag.replace(/\W/g, '')}.txt`);
+      execFileSync('strace', ['-f', '-qq', '-e', 'trace=openat,open', '-o', trace, process.execPath, CLI_BIN, ...flag.split(' ')], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        stdio: 'ignore',
+      });
+      const opened = readFileSync(trace, 'utf8')
+        .split('\n')
+        .map((l) => l.match(/open(?:at)?\([^"]*"([^"]+)"/)?.[1])
+        .filter((p): p is string => !!p && !p.endsWith('package.json'));
+      const distDir = CLI_BIN.replace(/bin\.js$/, '');
+      expect(opened.filter((p) => /packages\/|@keepsake|ajv|yaml|sqlite/.test(p))).toEqual([]);
+      // only bin.js itself from the CLI's dist: every command is a separate, lazily loaded chunk
+      expect(opened.filter((p) => p.startsWith(distDir) && !p.endsWith('.map'))).toEqual([CLI_BIN]);
+    }
+  });
+});
+
+describe('usage and config errors exit 2 with a message and a hint', () => {
+  it('unknown command and unknown option', async () => {
+    const a = await cli(['frobnicate']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('Unknown command "frobnicate"');
+    const b = await cli(['run', '--bogus']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('Unknown option --bogus');
+    expect(b.stderr).toContain('keepsake run --help');
+    const c = await cli(['run', '--config']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('--config needs a value');
+  });
+
+  it('no config: points at init and demo', async () => {
+    const empty = await dirs.make('noconf-');
+    const r = await cli(['run'], empty);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('CONFIG_NOT_FOUND');
+    expect(r.stderr).toContain('keepsake init');
+  });
+
+  it('invalid JSON and unknown settings name the file and the place', async () => {
+    const d = await dirs.make('badjson-');
+    await writeFile(join(d, 'keepsake.config.json'), '{ "pipelines": { "a": { "source": ');
+    const r = await cli(['run'], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('CONFIG_INVALID');
+    expect(r.stderr).toContain(join(d, 'keepsake.config.json'));
+    await writeJson(join(d, 'other.json'), { pipelines: { a: { source: { use: 'x' }, sinks: [{ use: 'y' }], sinkz: [] } } });
+    const s = await cli(['run', '--config', 'other.json', '--json'], d);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain('pipelines.a.sinkz');
+    // with --json the error is also one JSON line on stdout
+    expect(JSON.parse(s.stdout.trim())).toMatchObject({ type: 'error', error: { code: 'CONFIG_INVALID' } });
+  });
+
+  it('several pipelines and no name: lists them', async () => {
+    const d = await dirs.make('multi-');
+    await writeJson(join(d, 'keepsake.config.json'), {
+      plugins: [HOSTILE_PLUGIN],
+      pipelines: { one: { source: { use: 'hostile' }, sinks: [{ use: 'folder', with: { path: 'a' } }] }, two: { source: { use: 'hostile' }, sinks: [{ use: 'folder', with: { path: 'b' } }] } },
+    });
+    const r = await cli(['run'], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('PIPELINE_NOT_FOUND');
+    expect(r.stderr).toContain('keepsake run one');
+    expect(r.stderr).toContain('keepsake run two');
+    const n = await cli(['run', 'three'], d);
+    expect(n.code).toBe(2);
+    expect(n.stderr).toContain('No pipeline "three"');
+  });
+
+  it('unknown plugin id: names it, where it is used, and what is installed', async () => {
+    const d = await dirs.make('unknown-');
+    await writeJson(join(d, 'keepsake.config.json'), {
+      plugins: [HOSTILE_PLUGIN],
+      pipelines: { p: { source: { use: 'hostile' }, sinks: [{ use: 'dropbox', with: {} }] } },
+    });
+    const r = await cli(['run'], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('PLUGIN_NOT_FOUND');
+    expect(r.stderr).toContain('"dropbox"');
+    expect(r.stderr).toContain('pipelines.p.sinks[0]');
+    expect(r.stderr).toMatch(/Installed sinks: .*onedrive/);
+    expect(existsSync(join(d, 'data'))).toBe(false);
+  });
+
+  it('a missing plugin folder in config is a config error', async () => {
+    const d = await dirs.make('noplug-');
+    await writeJson(join(d, 'keepsake.config.json'), { plugins: ['./nowhere'], pipelines: { p: { source: { use: 'hostile' }, sinks: [{ use: 'x' }] } } });
+    const r = await cli(['run'], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('PLUGIN_NOT_FOUND');
+    expect(r.stderr).toContain('nowhere');
+  });
+});
+
+describe('init', () => {
+  it('writes a starter config once and never overwrites it', async () => {
+    const d = await dirs.make('init-');
+    const r = await cli(['init'], d);
+    expect(r.code).toBe(0);
+    const written = await readFile(join(d, 'keepsake.config.json'), 'utf8');
+    const config = JSON.parse(written);
+    expect(config.pipelines.iphone.source.use).toBe('iphone');
+    expect(config.pipelines.iphone.sinks[0]).toMatchObject({ use: 'folder', with: { path: './Photos' } });
+    await writeFile(join(d, 'keepsake.config.json'), `${written}\n// mine`);
+    const again = await cli(['init', '--source', 'folder'], d);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exists');
+    expect(await readFile(join(d, 'keepsake.config.json'), 'utf8')).toBe(`${written}\n// mine`);
+  });
+
+  it('writes a folder-source config to another path; rejects bad values', async () => {
+    const d = await dirs.make('init2-');
+    const r = await cli(['init', '--source', 'folder', '--from', '/media/sd/DCIM', '--to', '/mnt/nas/photos', '--config', 'sd.json'], d);
+    expect(r.code).toBe(0);
+    const config = JSON.parse(await readFile(join(d, 'sd.json'), 'utf8'));
+    expect(config.pipelines.photos.source).toEqual({ use: 'folder', with: { path: '/media/sd/DCIM' } });
+    expect(config.pipelines.photos.sinks[0].with.path).toBe('/mnt/nas/photos');
+    expect((await cli(['init', '--source', 'camera'], d)).code).toBe(2);
+  });
+});
+
+describe('plugins, schema, plugin commands', () => {
+  let d: string;
+  beforeAll(async () => {
+    d = await dirs.make('plugins-');
+    await writeJson(join(d, 'keepsake.config.json'), { plugins: [HOSTILE_PLUGIN], pipelines: { p: { source: { use: 'hostile' }, sinks: [{ use: 'folder', with: { path: 'out' } }] } } });
+  });
+
+  it('lists default plugins and config plugins from manifests', async () => {
+    const r = await cli(['plugins', '--json'], d);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as { name: string; origin: string; contributes: Record<string, { id: string }[]> }[];
+    const names = list.map((p) => p.name);
+    expect(names).toContain('keepsake-test-hostile-source');
+    expect(names).toContain('@keepsake/transport-usb');
+    expect(list.find((p) => p.name === 'keepsake-test-hostile-source')).toMatchObject({ origin: 'path', contributes: { sources: [{ id: 'hostile' }] } });
+    const human = await cli(['plugins'], d);
+    expect(human.stdout).toMatch(/source\s+hostile\s+Hostile names/);
+  });
+
+  it('prints the config JSON Schema with every contributed id', async () => {
+    const r = await cli(['schema'], d);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout);
+    expect(schema.required).toEqual(['pipelines']);
+    const text = JSON.stringify(schema);
+    for (const id of ['hostile', 'iphone', 'onedrive']) expect(text).toContain(`{"const":"${id}"}`);
+  });
+
+  it('dispatches a plugin-contributed word; its --help comes from the manifest', async () => {
+    const r = await cli(['backups', '--help'], d);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: keepsake backups');
+    expect(r.stdout).toContain('@keepsake/plugin-itunes-backup');
+  });
+
+  it('login: unknown sink id is a config error naming the configured ones', async () => {
+    const r = await cli(['login', 'onedrive'], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No sink "onedrive" is configured');
+    expect(r.stderr).toContain('Configured sinks: folder');
+    expect((await cli(['login'], d)).code).toBe(2);
+  });
+});
+
+describe('doctor', () => {
+  it('checks Node, the ledger in KEEPSAKE_DATA_DIR and declared tools', async () => {
+    const d = await dirs.make('doctor-');
+    const r = await cli(['doctor', '--json'], d);
+    const out = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string }[] };
+    expect(out.checks.find((c) => c.name === 'Node.js')?.status).toBe('ok');
+    const ledger = out.checks.find((c) => c.name === 'Ledger')!;
+    expect(ledger.status).toBe('ok');
+    expect(ledger.detail).toContain(join(dir, 'data', 'ledger.sqlite'));
+    // plugin-livephoto declares ffmpeg in its manifest `requires`
+    expect(out.checks.some((c) => c.name === 'ffmpeg')).toBe(true);
+    expect(r.code).toBe(out.ok ? 0 : 1);
+  });
+
+  it('fails the ledger check when the data dir cannot be created', async () => {
+    const d = await dirs.make('doctor2-');
+    await writeFile(join(d, 'file'), 'not a folder');
+    const r = await runCli(['doctor', '--json'], { cwd: d, env: { ...env, KEEPSAKE_DATA_DIR: join(d, 'file', 'data') } });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'Ledger').status).toBe('fail');
+  });
+});
