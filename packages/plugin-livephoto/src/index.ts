@@ -53,7 +53,7 @@ export default definePlugin({
       }),
       ctx.transforms.register('live-to-motion-photo', {
         create: (options: Partial<LiveToMotionPhotoOptions>, fctx) =>
-          createLiveToMotionPhoto({ ffmpeg: resolveFfmpeg(fctx.env), loadHeicToJpeg }, { ...LIVE_TO_MOTION_PHOTO_DEFAULTS, ...options }),
+          createLiveToMotionPhoto({ ffmpeg: resolveFfmpeg(fctx.env), loadHeicToJpeg: () => loadHeicToJpeg(fctx.env) }, { ...LIVE_TO_MOTION_PHOTO_DEFAULTS, ...options }),
       }),
       ctx.transforms.register('mov-to-mp4', {
         create: (options: Partial<MovToMp4Options>, fctx) => createMovToMp4(resolveFfmpeg(fctx.env), { ...MOV_TO_MP4_DEFAULTS, ...options }),

@@ -23,7 +23,7 @@ export const LIVE_TO_MOTION_PHOTO_DEFAULTS: LiveToMotionPhotoOptions = { keep: '
  * Converts a HEIC still file to JPEG bytes (EXIF, orientation and colour profile carried over).
  * Supplied by @keepsake/plugin-heic; see heic-still.ts.
  */
-export type HeicToJpeg = (heicPath: string, quality: number, signal: AbortSignal) => Promise<Uint8Array>;
+export type HeicToJpeg = (heic: { path: string; name: string }, quality: number, signal: AbortSignal) => Promise<Uint8Array>;
 
 /** Bump when the bytes written for the same input and options change. */
 const OUTPUT_REVISION = 1;
@@ -52,6 +52,9 @@ export interface MotionPhotoDeps {
 export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMotionPhotoOptions): Transform {
   const cache = new RunCache();
   const pairOptions = deps.pairOptions ?? DEFAULT_PAIR_OPTIONS;
+  // The HEIC converter (and its decoder choice) is loaded once, on the first HEIC still.
+  let heicConverter: Promise<HeicToJpeg | undefined> | undefined;
+  const heic = { ...deps, loadHeicToJpeg: () => (heicConverter ??= deps.loadHeicToJpeg()) };
   return {
     id: 'live-to-motion-photo',
     version: `live-to-motion-photo@${OUTPUT_REVISION};keep=${options.keep};quality=${options.quality}`,
@@ -72,7 +75,7 @@ export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMo
         cache.get(cacheKey.join('\0'), async () => {
           const dir = await workDir(ctx.tempDir);
           const stillPath = await spoolToFile(still, dir, ctx.signal);
-          const jpeg = stillIsJpeg ? new Uint8Array(await readFile(stillPath)) : await heicStillToJpeg(deps, still, stillPath, options.quality, ctx.signal);
+          const jpeg = stillIsJpeg ? new Uint8Array(await readFile(stillPath)) : await heicStillToJpeg(heic, still, stillPath, options.quality, ctx.signal);
           const dest = join(dir, workFileName(cacheKey, 'MP.jpg'));
           const written = await writeMotionPhoto(dest, {
             jpeg,
@@ -116,5 +119,5 @@ async function heicStillToJpeg(deps: MotionPhotoDeps, still: Resource, path: str
       hint: 'Install @keepsake/plugin-heic next to @keepsake/plugin-livephoto.',
     });
   }
-  return convert(path, quality, signal);
+  return convert({ path, name: still.name }, quality, signal);
 }
