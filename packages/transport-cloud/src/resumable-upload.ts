@@ -1,4 +1,5 @@
 import {
+  abortError,
   createHasher,
   type HashName,
   type Hasher,
@@ -233,9 +234,12 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
       }
     }
   } catch (err) {
-    if ((isAbortError(err) || signal.aborted) && (o.cancelOnAbort ?? true)) {
-      o.resume.clear(o.resumeKey);
-      await protocol.cancel?.(session).catch(() => {});
+    if (isAbortError(err) || signal.aborted) {
+      if (o.cancelOnAbort ?? true) {
+        o.resume.clear(o.resumeKey);
+        await protocol.cancel?.(session).catch(() => {});
+      }
+      throw isKeepsakeError(err) ? err : abortError(signal.reason);
     }
     throw err;
   }

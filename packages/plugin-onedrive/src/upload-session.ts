@@ -1,0 +1,96 @@
+import { KeepsakeError } from '@keepsake/core';
+import { type HttpClient, httpError, type ResumableProtocol, redactUrl, type SessionStatus } from '@keepsake/transport-cloud';
+import type { ConflictBehavior, DriveItem, UploadSessionInfo } from './graph-types.js';
+
+/** Session state saved in the ledger between runs. */
+export interface GraphSession {
+  uploadUrl: string;
+  expiresAt?: string;
+}
+
+export interface GraphUploadOptions {
+  /** Authenticated Graph client (createUploadSession). */
+  graph: HttpClient;
+  /** Client WITHOUT auth for the pre-authenticated upload URL (sending the token there is refused). */
+  upload: HttpClient;
+  /** `{endpoint}/me/drive/root:/path:` */
+  itemUrl: string;
+  conflict: ConflictBehavior;
+  fileSystemInfo?: { createdDateTime?: string; lastModifiedDateTime?: string };
+  /** Request timeout for one fragment (scaled by the caller to its size). */
+  fragmentTimeoutMs: number;
+}
+
+/** First offset of `nextExpectedRanges` (`["26214400-"]`, `["0-1023","2048-"]`). */
+export function firstExpectedOffset(ranges: string[] | undefined): number | undefined {
+  const first = ranges?.[0];
+  if (!first) return undefined;
+  const n = Number(first.split('-')[0]);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Graph upload sessions as a {@link ResumableProtocol}: createUploadSession by path with
+ * conflictBehavior and fileSystemInfo; fragments PUT in order with Content-Range and no
+ * Authorization header; 202 + nextExpectedRanges while partial, 200/201 + driveItem when done;
+ * 416 → ask the session where to continue; 404 → session expired.
+ */
+export function graphUploadProtocol(o: GraphUploadOptions): ResumableProtocol<GraphSession, DriveItem> {
+  const fromInfo = (info: UploadSessionInfo | undefined): SessionStatus<DriveItem> => {
+    const offset = firstExpectedOffset(info?.nextExpectedRanges);
+    if (offset === undefined) {
+      throw new KeepsakeError('SINK_WRITE_FAILED', 'OneDrive upload session answered without nextExpectedRanges', { classification: 'retryable' });
+    }
+    return { kind: 'partial', offset };
+  };
+
+  const status = async (s: GraphSession, signal: AbortSignal): Promise<SessionStatus<DriveItem>> => {
+    const res = await o.upload.request({ method: 'GET', url: s.uploadUrl, auth: false, accept: [404], signal });
+    if (res.status === 404) return { kind: 'expired' };
+    const body = res.json<UploadSessionInfo & Partial<DriveItem>>();
+    // Some services answer a finished session with the item itself.
+    if (body && typeof body.id === 'string' && body.file) return { kind: 'done', result: body as DriveItem };
+    return fromInfo(body);
+  };
+
+  return {
+    async start(signal) {
+      const item: Record<string, unknown> = { '@microsoft.graph.conflictBehavior': o.conflict };
+      if (o.fileSystemInfo) item.fileSystemInfo = o.fileSystemInfo;
+      const info = await o.graph.json<UploadSessionInfo>({
+        method: 'POST',
+        url: `${o.itemUrl}/createUploadSession`,
+        json: { item },
+        // A second session for the same path is harmless; the first is left to expire.
+        retry: true,
+        signal,
+      });
+      if (!info?.uploadUrl) throw new KeepsakeError('SINK_WRITE_FAILED', 'OneDrive did not return an upload URL', { classification: 'retryable' });
+      return { uploadUrl: info.uploadUrl, expiresAt: info.expirationDateTime };
+    },
+    status,
+    async send(s, f, signal) {
+      const last = f.offset + f.bytes.byteLength - 1;
+      const res = await o.upload.request({
+        method: 'PUT',
+        url: s.uploadUrl,
+        auth: false,
+        headers: { 'content-range': `bytes ${f.offset}-${last}/${f.total}`, 'content-type': 'application/octet-stream' },
+        body: f.bytes,
+        // Outcome unknown after a failure: the resumable helper asks the session instead.
+        retry: false,
+        accept: [404, 416],
+        timeoutMs: o.fragmentTimeoutMs,
+        signal,
+      });
+      if (res.status === 404) return { kind: 'expired' };
+      if (res.status === 416) return status(s, signal);
+      if (res.status === 200 || res.status === 201) return { kind: 'done', result: res.json<DriveItem>() };
+      if (res.status === 202) return fromInfo(res.json<UploadSessionInfo>());
+      throw httpError({ status: res.status, body: res.text, url: redactUrl(s.uploadUrl), method: 'PUT' }, { service: 'OneDrive', sink: 'onedrive' });
+    },
+    async cancel(s) {
+      await o.upload.request({ method: 'DELETE', url: s.uploadUrl, auth: false, accept: [404], timeoutMs: 15_000, retry: false });
+    },
+  };
+}
