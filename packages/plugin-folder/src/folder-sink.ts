@@ -1,0 +1,337 @@
+import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import {
+  type Asset,
+  collisionKey,
+  defineCapabilities,
+  hashFile,
+  isAbortError,
+  isKeepsakeError,
+  KeepsakeError,
+  type Logger,
+  type PutContext,
+  primaryResource,
+  type Receipt,
+  renderTemplate,
+  type Resource,
+  type Sink,
+  type SinkCapabilities,
+  SinkError,
+  type StoredResource,
+  sanitizeRelativePath,
+  sanitizeSegment,
+  sha256Of,
+  TEMP_PREFIX,
+  templateValues,
+  throwIfAborted,
+  type VerifyResult,
+  writeStreamAtomic,
+} from '@keepsake/core';
+import { nameWithCounter } from './unique-name.js';
+
+export interface FolderSinkOptions {
+  /** Absolute, existing folder. */
+  root: string;
+  template: string;
+  offsite: boolean;
+  verify: 'read-back' | 'none';
+  logger: Logger;
+}
+
+/** What the sink knows about one target folder: names on disk and names being written now. */
+interface FolderIndex {
+  /** collisionKey → actual name on disk. */
+  names: Map<string, string>;
+  /** collisionKeys claimed by puts in progress (not on disk yet). */
+  reserved: Set<string>;
+}
+
+type PlannedItem = { resource: Resource; name: string; key: string } & ({ action: 'write' } | { action: 'same'; sha256: string; size: number });
+
+/** Another writer took a name between planning and renaming: plan again. */
+class NameTaken extends Error {}
+
+const MAX_ATTEMPTS = 20;
+const MAX_COUNTER = 10_000;
+
+/**
+ * Writes assets into `<root>/<template>/<name>`. Every file is written atomically (temp + fsync +
+ * no-clobber rename) and hashed while written, then read back. Never overwrites: identical
+ * content is a no-op (`deduped`), different content gets the next free ` (n)` name, shared by all
+ * parts of the asset so a Live Photo's still and video keep one base name.
+ */
+export class FolderSink implements Sink {
+  readonly key: string;
+  readonly capabilities: SinkCapabilities;
+  private readonly folders = new Map<string, Promise<FolderIndex>>();
+  private readonly checkedDirs = new Map<string, Promise<string>>();
+  private readonly locks = new Map<string, Promise<void>>();
+  private realRoot: Promise<string> | undefined;
+
+  constructor(private readonly o: FolderSinkOptions) {
+    this.key = `folder:${o.root}`;
+    this.capabilities = defineCapabilities({
+      hashes: ['sha256'],
+      atomicWrite: true,
+      maxConcurrency: 4,
+      preservesCaptureDate: true,
+      livePhotoPairs: true,
+      offsite: o.offsite,
+      canVerify: true,
+    });
+  }
+
+  async put(asset: Asset, ctx: PutContext): Promise<Receipt> {
+    throwIfAborted(ctx.signal);
+    const relDir = sanitizeRelativePath(renderTemplate(this.o.template, templateValues(asset, primaryResource(asset))));
+    const dir = await this.folder(relDir, asset);
+    const index = await this.index(dir);
+    const wanted = uniqueWithinAsset(asset.resources.map((r) => sanitizeSegment(r.name)));
+    for (let attempt = 0; ; attempt++) {
+      const plan = await this.plan(dir, index, asset, wanted, ctx);
+      try {
+        return { items: await this.execute(dir, relDir, index, plan, asset, ctx) };
+      } catch (err) {
+        if (!(err instanceof NameTaken) || attempt + 1 >= MAX_ATTEMPTS) throw this.wrap(err, asset, dir);
+        ctx.logger.debug('Name taken by another writer; choosing another', { dir });
+      } finally {
+        for (const item of plan) index.reserved.delete(item.key);
+      }
+    }
+  }
+
+  async verify(item: StoredResource, ctx: { signal: AbortSignal; logger: Logger }): Promise<VerifyResult> {
+    const path = resolve(this.o.root, ...item.location.split('/'));
+    if (!inside(this.o.root, path)) return { status: 'unverifiable', detail: `Location ${item.location} is outside ${this.o.root}` };
+    try {
+      const { bytes, hashes } = await hashFile(path, ['sha256'], ctx.signal);
+      const actual = { sha256: hashes.sha256! };
+      if (hashes.sha256 === item.hashes.sha256 && bytes === item.size) return { status: 'ok', actual };
+      return { status: 'corrupt', detail: `${path}: ${bytes} bytes with sha256 ${hashes.sha256}, expected ${item.size} bytes with ${item.hashes.sha256}`, actual };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing', detail: `${path} does not exist` };
+      throw this.wrap(err, undefined, path);
+    }
+  }
+
+  /** Creates the target folder, proving it (after symlinks) is still inside the root. */
+  private folder(relDir: string, asset: Asset): Promise<string> {
+    let p = this.checkedDirs.get(relDir);
+    if (!p) {
+      p = (async () => {
+        const dir = relDir ? resolve(this.o.root, ...relDir.split('/')) : this.o.root;
+        if (!inside(this.o.root, dir) && dir !== this.o.root) throw unsafe(relDir, this.o.root, asset);
+        this.realRoot ??= realpath(this.o.root);
+        const realRoot = await this.realRoot;
+        // One level at a time, checking each level's real path before creating anything below it,
+        // so a symlink inside the root can never make keepsake create folders elsewhere.
+        let current = this.o.root;
+        for (const segment of relDir ? relDir.split('/') : []) {
+          current = join(current, segment);
+          await mkdir(current).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EEXIST') throw err;
+          });
+          const real = await realpath(current);
+          if (!inside(realRoot, real)) throw unsafe(relDir, this.o.root, asset);
+        }
+        return dir;
+      })();
+      p.catch(() => this.checkedDirs.delete(relDir));
+      this.checkedDirs.set(relDir, p);
+    }
+    return p;
+  }
+
+  private index(dir: string): Promise<FolderIndex> {
+    let p = this.folders.get(dir);
+    if (!p) {
+      p = readdir(dir).then((entries) => {
+        const names = new Map<string, string>();
+        for (const name of entries) if (!name.startsWith(TEMP_PREFIX)) names.set(collisionKey(name), name);
+        return { names, reserved: new Set<string>() };
+      });
+      p.catch(() => this.folders.delete(dir));
+      this.folders.set(dir, p);
+    }
+    return p;
+  }
+
+  /** Runs `fn` alone for `dir` (in this process); the no-clobber rename covers other processes. */
+  private async locked<T>(dir: string, fn: () => T): Promise<T> {
+    const prev = this.locks.get(dir) ?? Promise.resolve();
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const chained = prev.then(() => next);
+    this.locks.set(dir, chained);
+    await prev;
+    try {
+      return fn();
+    } finally {
+      release();
+      if (this.locks.get(dir) === chained) this.locks.delete(dir);
+    }
+  }
+
+  /**
+   * Picks the smallest counter at which every part of the asset is either free or already there
+   * with identical content. Free names are reserved before the lock is released; hashing of
+   * existing files happens outside the lock.
+   */
+  private async plan(dir: string, index: FolderIndex, asset: Asset, wanted: string[], ctx: PutContext): Promise<PlannedItem[]> {
+    const incoming = new Map<Resource, Promise<string>>();
+    for (let n = 1; n <= MAX_COUNTER; n++) {
+      throwIfAborted(ctx.signal);
+      const candidates = await this.locked(dir, () => {
+        const items = asset.resources.map((resource, i) => {
+          const name = nameWithCounter(wanted[i]!, n);
+          const key = collisionKey(name);
+          return { resource, name, key, existing: index.names.get(key), busy: index.reserved.has(key) };
+        });
+        if (items.some((c) => c.busy)) return undefined;
+        for (const c of items) if (c.existing === undefined) index.reserved.add(c.key);
+        return items;
+      });
+      if (!candidates) continue;
+      const plan: PlannedItem[] = [];
+      let ok = true;
+      for (const c of candidates) {
+        if (c.existing === undefined) {
+          plan.push({ resource: c.resource, name: c.name, key: c.key, action: 'write' });
+          continue;
+        }
+        const same = ok ? await this.sameContent(join(dir, c.existing), c.resource, incoming, ctx) : undefined;
+        if (same === 'vanished') {
+          index.names.delete(c.key);
+          ok = false;
+        } else if (same) plan.push({ resource: c.resource, name: c.existing, key: c.key, action: 'same', sha256: same.sha256, size: same.size });
+        else ok = false;
+      }
+      if (ok) return plan;
+      for (const c of candidates) if (c.existing === undefined) index.reserved.delete(c.key);
+      // A vanished file frees its name: retry the same counter.
+      if (candidates.some((c) => c.existing !== undefined && !index.names.has(c.key))) n--;
+    }
+    throw SinkError.writeFailed(`No free name for ${asset.resources[0]?.name} in ${dir} after ${MAX_COUNTER} tries`, { stage: 'put', assetId: asset.id, location: dir });
+  }
+
+  /** Whether the existing file holds the resource's bytes; hashes the existing file only when sizes match. */
+  private async sameContent(path: string, r: Resource, incoming: Map<Resource, Promise<string>>, ctx: PutContext): Promise<{ sha256: string; size: number } | false | 'vanished'> {
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'vanished';
+      throw err;
+    }
+    if (r.size !== undefined && size !== r.size) return false;
+    const existing = (await hashFile(path, ['sha256'], ctx.signal)).hashes.sha256!;
+    let wanted = r.sha256 ? Promise.resolve(r.sha256) : incoming.get(r);
+    if (!wanted) {
+      // The pipeline normally supplies sha256; without it, hash the incoming stream once.
+      wanted = sha256Of(r.open({ signal: ctx.signal })).then((h) => h.sha256);
+      incoming.set(r, wanted);
+    }
+    return existing === (await wanted) ? { sha256: existing, size } : false;
+  }
+
+  private async execute(dir: string, relDir: string, index: FolderIndex, plan: PlannedItem[], asset: Asset, ctx: PutContext): Promise<StoredResource[]> {
+    const written: string[] = [];
+    const items: StoredResource[] = [];
+    const location = (name: string) => (relDir ? `${relDir}/${name}` : name);
+    try {
+      for (const item of plan) {
+        throwIfAborted(ctx.signal);
+        const r = item.resource;
+        if (item.action === 'same') {
+          items.push({ resourceKey: r.key, role: r.role, name: r.name, location: location(item.name), size: item.size, hashes: { sha256: item.sha256 }, verified: true, deduped: true });
+          continue;
+        }
+        const dest = join(dir, item.name);
+        let result: Awaited<ReturnType<typeof writeStreamAtomic>>;
+        try {
+          result = await writeStreamAtomic(dest, r.open({ signal: ctx.signal }), {
+            signal: ctx.signal,
+            onProgress: (b) => ctx.onProgress(b),
+            noClobber: true,
+            ...(r.mtimeMs !== undefined ? { mtimeMs: r.mtimeMs } : {}),
+          });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+            index.names.set(item.key, item.name);
+            throw new NameTaken(dest);
+          }
+          throw err;
+        }
+        written.push(dest);
+        index.names.set(item.key, item.name);
+        let verified = false;
+        if (this.o.verify === 'read-back') {
+          const back = await hashFile(dest, ['sha256'], ctx.signal);
+          if (back.hashes.sha256 !== result.hashes.sha256 || back.bytes !== result.bytes) {
+            throw SinkError.verifyMismatch(dest, result.hashes.sha256, back.hashes.sha256!, { stage: 'put', assetId: asset.id, resource: r.key, location: dest });
+          }
+          verified = true;
+        }
+        items.push({ resourceKey: r.key, role: r.role, name: r.name, location: location(item.name), size: result.bytes, hashes: { sha256: result.hashes.sha256 }, verified });
+      }
+      return items;
+    } catch (err) {
+      // All or nothing per asset: remove the parts this put created, so no half Live Photo stays.
+      for (const path of written) {
+        await rm(path, { force: true }).catch(() => {});
+        const name = path.slice(dir.length + 1);
+        index.names.delete(collisionKey(name));
+      }
+      throw err;
+    }
+  }
+
+  private wrap(err: unknown, asset: Asset | undefined, where: string): unknown {
+    if (isKeepsakeError(err) || isAbortError(err)) return err;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const ctx = { stage: 'put' as const, assetId: asset?.id, location: where, cause: err };
+    switch (code) {
+      case 'ENOSPC':
+        return SinkError.writeFailed(`The destination disk is full (${where})`, { ...ctx, classification: 'fatal', hint: 'Free space or choose another destination; finished assets are kept.' });
+      case 'EDQUOT':
+        return SinkError.writeFailed(`Disk quota exceeded at ${where}`, { ...ctx, classification: 'fatal', hint: 'Raise the quota or free space.' });
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return SinkError.writeFailed(`Cannot write to ${where} (${code})`, { ...ctx, classification: 'fatal', hint: 'Check that the destination is writable (permissions, read-only mount, SD card lock switch).' });
+      case 'EIO':
+      case 'ETIMEDOUT':
+      case 'EAGAIN':
+      case 'EBUSY':
+        return SinkError.writeFailed(`I/O error writing to ${where} (${code})`, { ...ctx, classification: 'retryable', hint: 'Check the disk or network share; keepsake retries.' });
+      default:
+        return SinkError.writeFailed(`Writing to ${where} failed${code ? ` (${code})` : ''}: ${(err as Error)?.message ?? String(err)}`, { ...ctx, hint: 'Check the destination folder.' });
+    }
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  return path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+function unsafe(relDir: string, root: string, asset: Asset): KeepsakeError {
+  return new KeepsakeError('NAME_UNSAFE', `Folder "${relDir}" would be outside ${root}`, {
+    stage: 'put',
+    assetId: asset.id,
+    location: root,
+    hint: 'A symlink inside the destination points elsewhere, or the template is unsafe; keepsake never writes outside the destination folder.',
+  });
+}
+
+/** Two resources of one asset must not share a name: later ones get a counter. */
+function uniqueWithinAsset(names: string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((name) => {
+    let n = 1;
+    let candidate = name;
+    while (seen.has(collisionKey(candidate))) candidate = nameWithCounter(name, ++n);
+    seen.add(collisionKey(candidate));
+    return candidate;
+  });
+}

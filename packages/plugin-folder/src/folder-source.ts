@@ -1,0 +1,139 @@
+import { rm, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import {
+  type Asset,
+  type Diagnostic,
+  isImageType,
+  isKeepsakeError,
+  isVideoType,
+  KeepsakeError,
+  type Logger,
+  mediaTypeOf,
+  type Resource,
+  type ScanContext,
+  type Source,
+  type SourceCapabilities,
+  splitName,
+  throwIfAborted,
+} from '@keepsake/core';
+import { type CameraRollGroup, captureDateFrom, groupCameraRoll, MEDIA_MALFORMED, type MediaInfo, readMediaInfo, withFile } from '@keepsake/media';
+import { openFile } from './file-resource.js';
+import { pathFilter } from './glob.js';
+import { sourceChanged, sourceReadError } from './source-errors.js';
+import { type WalkedFile, walkFolders } from './walk.js';
+
+export interface FolderSourceOptions {
+  /** Absolute folder path. */
+  root: string;
+  recursive: boolean;
+  include?: string[];
+  exclude?: string[];
+  logger: Logger;
+}
+
+/** Reads a folder tree as assets: DCIM grouping, capture dates and ContentIdentifiers from metadata. */
+export class FolderSource implements Source {
+  readonly key: string;
+  readonly capabilities: SourceCapabilities = { expensiveReads: false, canDelete: true };
+
+  constructor(private readonly o: FolderSourceOptions) {
+    this.key = `folder:${o.root}`;
+  }
+
+  async *scan(ctx: ScanContext): AsyncIterable<Asset> {
+    const filter = pathFilter(this.o.include, this.o.exclude);
+    const walk = walkFolders(this.o.root, {
+      recursive: this.o.recursive,
+      filter,
+      signal: ctx.signal,
+      onSkip: (path, err) => ctx.logger.warn(`Skipped ${path}: ${sourceReadError(err, join(this.o.root, path)).message}`, { path }),
+    });
+    for await (const { files } of walk) {
+      const usedIds = new Set<string>();
+      for (const group of groupCameraRoll(files)) {
+        throwIfAborted(ctx.signal);
+        yield await this.toAsset(group, usedIds);
+      }
+    }
+  }
+
+  private async toAsset(group: CameraRollGroup<WalkedFile>, usedIds: Set<string>): Promise<Asset> {
+    const diagnostics: Diagnostic[] = [...group.diagnostics];
+    const resources: Resource[] = group.members.map(({ file, role }) => {
+      if (file.size === 0) diagnostics.push({ level: 'warning', source: 'folder:empty-file', message: `${file.path} is empty (0 bytes); it is copied as it is` });
+      return {
+        role,
+        name: file.name,
+        key: file.path,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        mediaType: mediaTypeOf(file.name),
+        open: openFile(file.absolutePath, file.path, file.size, file.mtimeMs),
+      };
+    });
+    const primary = group.members[0]!.file;
+    // Ids are the primary's path without extension; two files differing only by case keep theirs.
+    let id = splitName(primary.path).base;
+    if (usedIds.has(id)) id = primary.path;
+    usedIds.add(id);
+
+    const info = await this.metadata(primary, diagnostics);
+    let capturedAt = captureDateFrom(info, { name: primary.name, mtimeMs: primary.mtimeMs });
+    const motion = group.members.find((m) => m.role === 'motion')?.file;
+    if (motion && (capturedAt?.source === 'filename' || capturedAt?.source === 'mtime' || !capturedAt)) {
+      // A Live Photo still without a date: the video of the same capture knows it.
+      const partner = captureDateFrom(await this.metadata(motion, diagnostics), { name: motion.name });
+      if (partner) capturedAt = { ...partner, source: 'partner' };
+    }
+    const asset: Asset = { id, kind: group.kind, resources };
+    if (capturedAt) asset.capturedAt = capturedAt;
+    if (info?.contentIdentifier) asset.contentIdentifier = info.contentIdentifier;
+    if (diagnostics.length > 0) asset.diagnostics = diagnostics;
+    return asset;
+  }
+
+  /** Metadata of an image or video; damaged files become a warning, never a failed scan. */
+  private async metadata(file: WalkedFile, diagnostics: Diagnostic[]): Promise<MediaInfo | undefined> {
+    const type = mediaTypeOf(file.name);
+    if (file.size === 0 || !(isImageType(type) || isVideoType(type))) return undefined;
+    try {
+      return await withFile(file.absolutePath, readMediaInfo);
+    } catch (err) {
+      if (isKeepsakeError(err) && err.code === MEDIA_MALFORMED) {
+        diagnostics.push({ level: 'warning', source: 'folder:metadata', message: `${file.path}: ${(err as Error).message}; the file is copied as it is` });
+      } else {
+        diagnostics.push({ level: 'warning', source: 'folder:metadata', message: `${file.path}: ${sourceReadError(err, file.absolutePath).message}` });
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Removes the asset's files (prune). Each file must still be the one scanned (same size and
+   * mtime); a changed file is kept and reported, never deleted.
+   */
+  async delete(asset: Asset, ctx: { signal: AbortSignal; logger: Logger }): Promise<void> {
+    const targets = asset.resources.map((r) => {
+      const path = resolve(this.o.root, ...r.key.split('/'));
+      if (!path.startsWith(this.o.root + sep)) {
+        throw new KeepsakeError('NAME_UNSAFE', `Resource key ${r.key} points outside ${this.o.root}`, { stage: 'delete', assetId: asset.id });
+      }
+      return { r, path };
+    });
+    for (const { r, path } of targets) {
+      throwIfAborted(ctx.signal);
+      const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw sourceReadError(err, path, r.key);
+      });
+      if (!st) continue; // already gone
+      if (st.size !== r.size || (r.mtimeMs !== undefined && Math.abs(st.mtimeMs - r.mtimeMs) > 1)) {
+        throw sourceChanged(path, 'size or modification time differs from the copy that was verified; not deleting it', r.key);
+      }
+    }
+    for (const { path } of targets) {
+      await rm(path, { force: true });
+      ctx.logger.debug('Deleted', { path });
+    }
+  }
+}
