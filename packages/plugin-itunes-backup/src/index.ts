@@ -12,6 +12,7 @@ export { type BackupInfo, findBackups, readBackupInfo, selectBackup } from './ba
 export { type BackupKeys, unlockBackup } from './backup-keys.js';
 export { defaultBackupRoots } from './backup-locations.js';
 export { type BackupListing, backupsCommand, toListing } from './backups-command.js';
+export { type ContentStreamOptions, openContent as openBackupContent } from './content-stream.js';
 export type { BackupErrorCode } from './errors.js';
 export { createItunesBackupSource, type ItunesBackupOptions, type PromptTerminal } from './itunes-backup-source.js';
 export { type PlistDict, PlistUid, type PlistValue } from './plist-value.js';
