@@ -173,8 +173,16 @@ export async function startFakeGraph(options: FakeGraphOptions) {
           }
         }
       });
-      req.on('end', () => resolve(onChunk ? Buffer.alloc(0) : Buffer.concat(chunks, size)));
+      let ended = false;
+      req.on('end', () => {
+        ended = true;
+        resolve(onChunk ? Buffer.alloc(0) : Buffer.concat(chunks, size));
+      });
       req.on('error', reject);
+      // A client that dies mid-body: the partial body is discarded, like the real service does.
+      req.on('close', () => {
+        if (!ended) reject(new Error('request body incomplete'));
+      });
     });
   }
 
@@ -273,12 +281,12 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       await readBody(req);
       return send(res, fault.status ?? 500, fault.body ?? { error: { code: 'fault' } }, fault.headers);
     }
-    let got = 0;
-    await readBody(req, (c) => {
-      got += c.length;
-      s.qx.update(c);
-      s.sha.update(c);
-    });
+    // Hash only complete fragments: a fragment cut off mid-body is not received at all.
+    const body = await readBody(req).catch(() => undefined);
+    if (!body) return;
+    const got = body.length;
+    s.qx.update(body);
+    s.sha.update(body);
     stats.uploadBytes += got;
     stats.maxUploadBodyBytes = Math.max(stats.maxUploadBodyBytes, got);
     s.fragments.push([start, got]);
