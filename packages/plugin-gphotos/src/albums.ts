@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { PhotosLibraryApi } from './api.js';
+
+/**
+ * Album title → id for app-created albums. Ids are remembered in a small JSON file so a later run
+ * adds to the same album instead of creating a second one with the same title; the first lookup
+ * of a run lists the app's albums once. One creation per title even with concurrent puts.
+ */
+export class AlbumResolver {
+  private readonly byTitle = new Map<string, Promise<string>>();
+  private listed: Promise<Map<string, string>> | undefined;
+  /** Cache writes one after another: concurrent titles must not lose each other's ids. */
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly api: PhotosLibraryApi,
+    private readonly cacheFile: string,
+  ) {}
+
+  idFor(title: string, signal: AbortSignal): Promise<string> {
+    let p = this.byTitle.get(title);
+    if (!p) {
+      p = this.resolve(title, signal);
+      this.byTitle.set(title, p);
+      p.catch(() => this.byTitle.delete(title));
+    }
+    return p;
+  }
+
+  private async resolve(title: string, signal: AbortSignal): Promise<string> {
+    const cache = await this.readCache();
+    if (cache[title]) return cache[title];
+    this.listed ??= this.api.listAlbums(signal).then((albums) => new Map(albums.map((a) => [a.title, a.id])));
+    const existing = (await this.listed).get(title);
+    const id = existing ?? (await this.api.createAlbum(title, signal)).id;
+    const write = this.writes.then(async () => this.writeCache({ ...(await this.readCache()), [title]: id }));
+    this.writes = write.catch(() => {});
+    await write;
+    return id;
+  }
+
+  private async readCache(): Promise<Record<string, string>> {
+    try {
+      return JSON.parse(await readFile(this.cacheFile, 'utf8')) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  }
+
+  private async writeCache(data: Record<string, string>): Promise<void> {
+    await mkdir(dirname(this.cacheFile), { recursive: true });
+    const tmp = `${this.cacheFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(data, null, 2));
+    await rename(tmp, this.cacheFile);
+  }
+}
