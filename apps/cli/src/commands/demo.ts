@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig, PipelineConfig } from '@keepsake/core';
@@ -25,6 +25,8 @@ export const demoCommand: CommandHandler = async (io) => {
   const logger = createCliLogger(say, logLevelFrom(io.env, false));
   let stopSimulator: (() => Promise<void>) | undefined;
   try {
+    // the folder sink never creates its root (an unmounted disk must not look empty); the demo may
+    await mkdir(out, { recursive: true });
     const sink = { use: 'folder', with: { path: out, template: '{yyyy}/{yyyy}-{MM}' } };
     let pipeline: PipelineConfig;
     let runEnv = env;
