@@ -7,7 +7,12 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 async function activate() {
   const registered = new Map<string, { create(options: unknown, ctx: unknown): unknown }>();
-  const registry = { register: (id: string, c: never) => (registered.set(id, c), { dispose() {} }) };
+  const registry = {
+    register: (id: string, c: never) => {
+      registered.set(id, c);
+      return { dispose() {} };
+    },
+  };
   await plugin.activate({
     pluginName: pkg.name,
     hostVersion: '0.1.0',

@@ -90,10 +90,29 @@ export async function applyLivePair(asset: Asset, options: PairOptions, ctx: Pic
   return asset;
 }
 
+/**
+ * Logs the diagnostics this transform added, as well as attaching them: the pipeline reports the
+ * diagnostics a source attached, and the log makes sure a transform's findings reach the user too.
+ */
+export function logNewDiagnostics(before: Asset, after: Asset, ctx: Pick<TransformContext, 'logger'>): void {
+  const known = new Set(before.diagnostics ?? []);
+  for (const d of after.diagnostics ?? []) {
+    if (known.has(d)) continue;
+    const fields = { source: d.source, assetId: after.id };
+    if (d.level === 'error') ctx.logger.error(d.message, fields);
+    else if (d.level === 'warning') ctx.logger.warn(d.message, fields);
+    else ctx.logger.info(d.message, fields);
+  }
+}
+
 export function createLivePair(options: PairOptions = DEFAULT_PAIR_OPTIONS): Transform {
   return {
     id: 'live-pair',
     version: `live-pair@${REVISION};maxTimeDifferenceSeconds=${options.maxTimeDifferenceSeconds}`,
-    apply: (asset, ctx) => applyLivePair(asset, options, ctx),
+    async apply(asset, ctx) {
+      const out = await applyLivePair(asset, options, ctx);
+      logNewDiagnostics(asset, out, ctx);
+      return out;
+    },
   };
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Asset, KeepsakeError, type Resource, splitName, type Transform, type TransformContext } from '@keepsake/core';
 import type { ResolvedFfmpeg } from './ffmpeg.js';
-import { applyLivePair, type LivePhotoData } from './live-pair.js';
+import { applyLivePair, type LivePhotoData, logNewDiagnostics } from './live-pair.js';
 import type { KeepMode } from './mov-to-mp4.js';
 import { mp4Work } from './mov-to-mp4.js';
 import { writeMotionPhoto } from './motion-photo.js';
@@ -64,7 +64,11 @@ export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMo
       const { still, motion } = pair;
       const stillIsJpeg = JPEG_TYPES.has(still.mediaType);
       if (!stillIsJpeg && !HEIF_TYPES.has(still.mediaType)) return input;
-      const asset = input.data?.livePhoto ? input : await applyLivePair(input, pairOptions, ctx);
+      let asset = input;
+      if (!input.data?.livePhoto) {
+        asset = await applyLivePair(input, pairOptions, ctx);
+        logNewDiagnostics(input, asset, ctx);
+      }
       const found: LivePhotoData | undefined = asset.data?.livePhoto;
       if (found?.status !== 'paired') return asset;
 
