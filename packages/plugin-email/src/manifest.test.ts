@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { validateManifest, validateOptions } from '@keepsake/core';
+import { describe, expect, it } from 'vitest';
+import plugin from './index.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+describe('email manifest', () => {
+  it('is a valid manifest whose schema accepts real options with defaults merged and rejects typos', () => {
+    const manifest = validateManifest(pkg.name, pkg.keepsake);
+    const sink = manifest.contributes.sinks!.find((s) => s.id === 'email')!;
+    expect(validateOptions(sink, { host: 'smtp.example.com', user: 'me@example.com', to: 'grandma@example.com' }, 'sinks[0].options', pkg.name)).toMatchObject({ port: 587, requireTLS: true, maxMessageBytes: 20_000_000 });
+    expect(() => validateOptions(sink, { host: 'smtp.example.com', to: 'a@b.c', pasword: 'x' }, 'sinks[0].options', pkg.name)).toThrow();
+  });
+
+  it('registers exactly the declared sink', async () => {
+    const ids: string[] = [];
+    await plugin.activate({ sinks: { register: (id: string) => (ids.push(id), { dispose() {} }) } } as never);
+    expect(ids).toEqual(['email']);
+  });
+});

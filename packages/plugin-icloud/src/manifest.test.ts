@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { validateManifest, validateOptions } from '@keepsake/core';
+import { describe, expect, it } from 'vitest';
+import plugin from './index.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+describe('icloud manifest', () => {
+  it('is a valid manifest whose schema accepts real options with defaults merged and rejects typos', () => {
+    const manifest = validateManifest(pkg.name, pkg.keepsake);
+    const sink = manifest.contributes.sinks!.find((s) => s.id === 'icloud')!;
+    expect(validateOptions(sink, { path: '/mnt/icloud' }, 'sinks[0].options', pkg.name)).toMatchObject({ mode: 'auto', keepStaged: true });
+    expect(() => validateOptions(sink, { mode: 'cloud' }, 'sinks[0].options', pkg.name)).toThrow();
+  });
+
+  it('registers exactly the declared sink', async () => {
+    const ids: string[] = [];
+    await plugin.activate({ sinks: { register: (id: string) => (ids.push(id), { dispose() {} }) } } as never);
+    expect(ids).toEqual(['icloud']);
+  });
+});
