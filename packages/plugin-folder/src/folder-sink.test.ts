@@ -198,3 +198,15 @@ describe('nameWithCounter', () => {
     expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
   });
 });
+
+describe('read-back checksum', () => {
+  it('is standard CRC-32 and registered with core', async () => {
+    const { createHasher } = await import('@keepsake/core');
+    const { ensureReadBackHash } = await import('./crc32.js');
+    ensureReadBackHash();
+    const h = createHasher('crc32');
+    h.update(text('1234'));
+    h.update(text('56789'));
+    expect(h.digest()).toBe('cbf43926');
+  });
+});
