@@ -22,6 +22,7 @@ import { type MediaItem, PhotosLibraryApi } from './api.js';
 import { BatchCreator } from './batch-create.js';
 import { checkUploadSize, MAX_VIDEO_BYTES } from './limits.js';
 import type { GPhotosOptions } from './options.js';
+import { skippedItem } from './skipped-resource.js';
 
 /** Upload tokens live one day; reuse a saved one only well inside that. */
 const UPLOAD_TOKEN_TTL_MS = 20 * 60 * 60 * 1000;
@@ -106,6 +107,7 @@ export class GPhotosSink implements Sink {
 
   async put(asset: Asset, ctx: PutContext): Promise<Receipt> {
     const resources = asset.resources.filter((r) => r.role !== 'adjustments');
+    const sidecars = asset.resources.filter((r) => r.role === 'adjustments');
     for (const r of resources) if (r.size !== undefined) checkUploadSize(r, r.size, asset.id);
     const values = templateValues(asset, primaryResource(asset));
     const albumTitle = this.options.album ? renderTemplate(this.options.album, values).trim() : '';
@@ -117,7 +119,8 @@ export class GPhotosSink implements Sink {
       const rank = (e: unknown) => (isKeepsakeError(e) ? { fatal: 0, permanent: 1, retryable: 2 }[e.classification] : 1);
       throw failures.sort((a, b) => rank(a) - rank(b))[0];
     }
-    return { items: settled.map((s) => (s as PromiseFulfilledResult<StoredResource>).value) };
+    const skipped = await Promise.all(sidecars.map((r) => skippedItem(r, ctx.signal)));
+    return { items: [...settled.map((s) => (s as PromiseFulfilledResult<StoredResource>).value), ...skipped] };
   }
 
   async flush(): Promise<void> {

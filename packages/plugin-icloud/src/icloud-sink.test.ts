@@ -66,12 +66,19 @@ describe('folder bridge (Linux, configured folder)', () => {
     const asset = livePhoto('IMG_0001');
     const receipt = await sink.put(asset, putContext());
     expect(readdirSync(root).sort()).toEqual(['IMG_0001.HEIC', 'IMG_0001.MOV']);
-    for (const item of receipt.items) {
+    // every resource is accounted for; the AAE is reported as not stored, with its real hash
+    expect(receipt.items.map((i) => [i.name, i.location.startsWith('skipped:'), i.verified])).toEqual([
+      ['IMG_0001.HEIC', false, true],
+      ['IMG_0001.MOV', false, true],
+      ['IMG_0001.AAE', true, false],
+    ]);
+    expect(receipt.items[2]!.hashes.sha256).toBe(asset.resources[2]!.sha256);
+    for (const item of receipt.items.slice(0, 2)) {
       const onDisk = readFileSync(join(root, item.location));
       expect(sha256(onDisk)).toBe(item.hashes.sha256);
       expect(item.verified).toBe(true);
     }
-    expect(receipt.items.map((i) => i.hashes.sha256)).toEqual([asset.resources[0]!.sha256, asset.resources[1]!.sha256]);
+    expect(receipt.items.map((i) => i.hashes.sha256)).toEqual(asset.resources.map((r) => r.sha256));
     // capture date kept as mtime
     expect(statSync(join(root, 'IMG_0001.HEIC')).mtimeMs).toBe(Date.UTC(2024, 5, 1, 10, 20, 30));
     expect(await sink.verify(receipt.items[0]!, { signal: new AbortController().signal })).toMatchObject({ status: 'ok' });
@@ -82,7 +89,7 @@ describe('folder bridge (Linux, configured folder)', () => {
     const asset = livePhoto('IMG_0002');
     await folderSink(root).put(asset, putContext());
     const again = await folderSink(root).put(asset, putContext());
-    expect(again.items.every((i) => i.deduped === true && i.verified)).toBe(true);
+    expect(again.items.slice(0, 2).every((i) => i.deduped === true && i.verified)).toBe(true);
     expect(readdirSync(root).sort()).toEqual(['IMG_0002.HEIC', 'IMG_0002.MOV']);
   });
 
@@ -90,7 +97,7 @@ describe('folder bridge (Linux, configured folder)', () => {
     const root = tempDir();
     writeFileSync(join(root, 'IMG_0003.MOV'), 'someone else’s video');
     const receipt = await folderSink(root).put(livePhoto('IMG_0003'), putContext());
-    expect(receipt.items.map((i) => i.location)).toEqual(['IMG_0003 (2).HEIC', 'IMG_0003 (2).MOV']);
+    expect(receipt.items.slice(0, 2).map((i) => i.location)).toEqual(['IMG_0003 (2).HEIC', 'IMG_0003 (2).MOV']);
     expect(readFileSync(join(root, 'IMG_0003.MOV'), 'utf8')).toBe('someone else’s video');
   });
 
@@ -143,10 +150,11 @@ describe('Photos.app bridge (macOS, osascript injected)', () => {
     expect(first.items.map((i) => [i.remoteId, i.verified])).toEqual([
       ['UUID-1/L0/001', false],
       ['UUID-1/L0/001', false],
+      [undefined, false],
     ]);
     const second = await sink.put(asset, putContext(resume));
     expect(calls).toHaveLength(1);
-    expect(second.items.map((i) => i.remoteId)).toEqual(['UUID-1/L0/001', 'UUID-1/L0/001']);
+    expect(second.items.map((i) => i.remoteId)).toEqual(['UUID-1/L0/001', 'UUID-1/L0/001', undefined]);
     expect(await sink.verify(first.items[0]!, { signal: new AbortController().signal })).toMatchObject({ status: 'unverifiable' });
   });
 
@@ -159,7 +167,7 @@ describe('Photos.app bridge (macOS, osascript injected)', () => {
       runOsascript: async () => ({ stdout: 'A\nB\n', stderr: '' }),
     });
     const r = await sink.put(livePhoto('IMG_0007'), putContext());
-    expect(r.items.map((i) => i.remoteId)).toEqual(['A', 'B']);
+    expect(r.items.map((i) => i.remoteId)).toEqual(['A', 'B', undefined]);
     expect(readdirSync(staging)).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ import {
 } from '@keepsake/core';
 import { deliverable, writeAssetToFolder } from './folder-write.js';
 import type { ICloudOptions } from './options.js';
+import { skippedItem } from './skipped-resource.js';
 import { importIntoPhotos, type RunOsascript, runOsascript } from './photos-import.js';
 import { detectWindowsICloudPhotosFolder } from './windows-folder.js';
 
@@ -117,8 +118,10 @@ export class ICloudSink implements Sink {
   }
 
   async put(asset: Asset, ctx: PutContext): Promise<Receipt> {
-    if (this.bridge.kind === 'folder') return { items: await writeAssetToFolder(this.bridge.root, asset, ctx) };
-    return this.importAsset(this.bridge.stagingRoot, asset, ctx);
+    const delivered =
+      this.bridge.kind === 'folder' ? await writeAssetToFolder(this.bridge.root, asset, ctx) : (await this.importAsset(this.bridge.stagingRoot, asset, ctx)).items;
+    const skipped = await Promise.all(asset.resources.filter((r) => !deliverable(asset).includes(r)).map((r) => skippedItem(r, ctx.signal)));
+    return { items: [...delivered, ...skipped] };
   }
 
   /**

@@ -15,7 +15,11 @@ describe('icloud manifest', () => {
 
   it('registers exactly the declared sink', async () => {
     const ids: string[] = [];
-    await plugin.activate({ sinks: { register: (id: string) => (ids.push(id), { dispose() {} }) } } as never);
+    const register = (id: string) => {
+      ids.push(id);
+      return { dispose() {} };
+    };
+    await plugin.activate({ sinks: { register } } as never);
     expect(ids).toEqual(['icloud']);
   });
 });

@@ -1,0 +1,22 @@
+import { type Resource, type StoredResource, sha256Of } from '@keepsake/core';
+
+/** Prefix of `location` for resources this sink deliberately does not store. */
+export const SKIPPED_PREFIX = 'skipped:';
+
+/**
+ * Core's pipeline wants an item for every resource of an asset. AAE edit sidecars cannot go to
+ * this destination, so they are reported as not stored — `location` "skipped:…", `verified`
+ * false — with their real hash (read once; they are tiny), instead of failing the whole asset.
+ */
+export async function skippedItem(r: Resource, signal: AbortSignal): Promise<StoredResource> {
+  const { sha256, bytes } = await sha256Of(r.open({ signal }));
+  return {
+    resourceKey: r.key,
+    role: r.role,
+    name: r.name,
+    location: `${SKIPPED_PREFIX}iCloud Photos has no place for edit sidecars`,
+    size: bytes,
+    hashes: { sha256 },
+    verified: false,
+  };
+}
