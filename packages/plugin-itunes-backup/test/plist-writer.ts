@@ -4,10 +4,16 @@
  */
 
 export class Uid {
-  constructor(readonly value: number) {}
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
 }
 export class Real {
-  constructor(readonly value: number) {}
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
 }
 export type WValue = string | number | bigint | boolean | Date | Uint8Array | Uid | Real | null | WValue[] | { [k: string]: WValue };
 
