@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveFfmpeg } from './ffmpeg.js';
 import { headerSegments } from './jpeg-xmp.js';
 import { createLivePair } from './live-pair.js';
+import { createMovToMp4, MOV_TO_MP4_DEFAULTS } from './mov-to-mp4.js';
 import { createLiveToMotionPhoto, LIVE_TO_MOTION_PHOTO_DEFAULTS, motionPhotoNameFor } from './live-to-motion-photo.js';
 import { collect, exiftoolJson, ffprobeJson, fileResource, liveAsset, TRAIN_CONTENT_ID, TRAIN_JPG, TRAIN_MOV, tempContext } from './test-helpers.js';
 
@@ -125,6 +126,26 @@ describe('live-to-motion-photo', () => {
     const asset = { ...liveAsset(), resources: [heicStill, fileResource(TRAIN_MOV, 'motion', 'IMG_0001.MOV')] };
     const out = await createLiveToMotionPhoto({ ffmpeg, loadHeicToJpeg: noHeic }, LIVE_TO_MOTION_PHOTO_DEFAULTS).apply(asset, c);
     await expect(collect(out.resources[0]!.open())).rejects.toMatchObject({ code: 'HEIC_DECODER_MISSING', hint: expect.stringContaining('@keepsake/plugin-heic') });
+  });
+
+  it('shares one conversion between sinks that read the same MOV at the same time', async () => {
+    const c = ctx();
+    const asset = liveAsset();
+    const mov = asset.resources[1]!;
+    let movOpens = 0;
+    asset.resources[1] = {
+      ...mov,
+      open: (o) => {
+        movOpens++;
+        return mov.open(o);
+      },
+    };
+    const motionPhoto = await createLiveToMotionPhoto({ ffmpeg, loadHeicToJpeg: noHeic }, LIVE_TO_MOTION_PHOTO_DEFAULTS).apply(asset, c);
+    const mp4 = await createMovToMp4(ffmpeg, MOV_TO_MP4_DEFAULTS).apply(asset, c);
+    const reads = movOpens; // the pair check's small metadata reads
+    const [a, b] = await Promise.all([collect(motionPhoto.resources[0]!.open()), collect(mp4.resources[1]!.open())]);
+    expect(movOpens - reads).toBe(1);
+    expect(a.subarray(a.length - b.length).equals(b)).toBe(true);
   });
 
   it('leaves plain photos and videos alone', async () => {

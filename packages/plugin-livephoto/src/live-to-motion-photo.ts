@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Asset, KeepsakeError, type Resource, splitName, type Transform, type TransformContext } from '@keepsake/core';
 import type { ResolvedFfmpeg } from './ffmpeg.js';
@@ -8,7 +8,7 @@ import { mp4Work } from './mov-to-mp4.js';
 import { writeMotionPhoto } from './motion-photo.js';
 import { DEFAULT_MP4_OPTIONS } from './mp4-remux.js';
 import { DEFAULT_PAIR_OPTIONS, livePair, type PairOptions } from './pairing.js';
-import { fileBackedResource, RunCache, spoolToFile, workDir, workFileName } from './work-files.js';
+import { fileBackedResource, type RunCache, sharedRunCache, spoolToFile, workDir, workFileName } from './work-files.js';
 
 export interface LiveToMotionPhotoOptions {
   /** `converted` (default): the Motion Photo replaces still and MOV; `both`: all three are delivered. */
@@ -49,8 +49,8 @@ export interface MotionPhotoDeps {
  * Motion Photo XMP, followed by the MOV remuxed to MP4. Pairs that are not confirmed are left as
  * they are, with live-pair's diagnostic saying why: fusing the wrong video would be silent damage.
  */
-export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMotionPhotoOptions): Transform {
-  const cache = new RunCache();
+export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMotionPhotoOptions, cache: RunCache = sharedRunCache): Transform {
+  const runs = new Set<string>();
   const pairOptions = deps.pairOptions ?? DEFAULT_PAIR_OPTIONS;
   // The HEIC converter (and its decoder choice) is loaded once, on the first HEIC still.
   let heicConverter: Promise<HeicToJpeg | undefined> | undefined;
@@ -71,15 +71,21 @@ export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMo
       }
       const found: LivePhotoData | undefined = asset.data?.livePhoto;
       if (found?.status !== 'paired') return asset;
+      runs.add(ctx.tempDir);
 
       const name = motionPhotoNameFor(still.name);
       const cacheKey = [ctx.tempDir, 'motion-photo', still.key, String(still.size), motion.key, String(motion.size), String(options.quality)];
       const mp4 = mp4Work(deps.ffmpeg, cache, motion, DEFAULT_MP4_OPTIONS, ctx);
       const produce = () =>
-        cache.get(cacheKey.join('\0'), async () => {
+        cache.get(cacheKey, async () => {
           const dir = await workDir(ctx.tempDir);
-          const stillPath = await spoolToFile(still, dir, ctx.signal);
-          const jpeg = stillIsJpeg ? new Uint8Array(await readFile(stillPath)) : await heicStillToJpeg(heic, still, stillPath, options.quality, ctx.signal);
+          const stillPath = await spoolToFile(still, dir, cacheKey, ctx.signal);
+          let jpeg: Uint8Array;
+          try {
+            jpeg = stillIsJpeg ? new Uint8Array(await readFile(stillPath)) : await heicStillToJpeg(heic, still, stillPath, options.quality, ctx.signal);
+          } finally {
+            await rm(stillPath, { force: true });
+          }
           const dest = join(dir, workFileName(cacheKey, 'MP.jpg'));
           const written = await writeMotionPhoto(dest, {
             jpeg,
@@ -110,7 +116,7 @@ export function createLiveToMotionPhoto(deps: MotionPhotoDeps, options: LiveToMo
       };
     },
     async close() {
-      cache.clear();
+      for (const run of runs) cache.forgetRun(run);
     },
   };
 }

@@ -1,8 +1,9 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Asset, primaryResource, type Resource, splitName, type Transform, type TransformContext } from '@keepsake/core';
 import type { ResolvedFfmpeg } from './ffmpeg.js';
 import { convertToMp4, type Mp4Mode } from './mp4-remux.js';
-import { fileBackedResource, RunCache, spoolToFile, workDir, workFileName } from './work-files.js';
+import { fileBackedResource, type RunCache, sharedRunCache, spoolToFile, workDir, workFileName } from './work-files.js';
 
 export type KeepMode = 'converted' | 'both';
 
@@ -41,11 +42,16 @@ export function mp4Work(
 ): () => Promise<string> {
   const cacheKey = [ctx.tempDir, 'mp4', resource.key, String(resource.size), String(resource.mtimeMs), options.mode, String(options.crf)];
   return () =>
-    cache.get(cacheKey.join('\0'), async () => {
+    cache.get(cacheKey, async () => {
       const dir = await workDir(ctx.tempDir);
-      const input = await spoolToFile(resource, dir, ctx.signal);
+      const input = await spoolToFile(resource, dir, cacheKey, ctx.signal);
       const output = join(dir, workFileName(cacheKey, 'mp4'));
-      const result = await convertToMp4(ffmpeg, input, output, options, ctx.signal);
+      let result: Awaited<ReturnType<typeof convertToMp4>>;
+      try {
+        result = await convertToMp4(ffmpeg, input, output, options, ctx.signal);
+      } finally {
+        await rm(input, { force: true });
+      }
       ctx.logger.debug('mov-to-mp4: converted', {
         resource: resource.name,
         bytes: result.bytes,
@@ -60,13 +66,14 @@ export function mp4Work(
  * Transform `mov-to-mp4`: every QuickTime resource of an asset (a video's original, a Live Photo's
  * motion) gets an MP4 twin, remuxed when the codecs allow and transcoded otherwise.
  */
-export function createMovToMp4(ffmpeg: ResolvedFfmpeg, options: MovToMp4Options): Transform {
-  const cache = new RunCache();
+export function createMovToMp4(ffmpeg: ResolvedFfmpeg, options: MovToMp4Options, cache: RunCache = sharedRunCache): Transform {
+  const runs = new Set<string>();
   return {
     id: 'mov-to-mp4',
     version: `mov-to-mp4@${OUTPUT_REVISION};mode=${options.mode};crf=${options.crf};keep=${options.keep}`,
     apply(asset: Asset, ctx: TransformContext): Asset {
       if (!asset.resources.some(isQuickTime)) return asset;
+      runs.add(ctx.tempDir);
       const primary = primaryResource(asset);
       const resources: Resource[] = [];
       let renamedTo: string | undefined;
@@ -97,7 +104,7 @@ export function createMovToMp4(ffmpeg: ResolvedFfmpeg, options: MovToMp4Options)
       return { ...asset, resources, history: [...history, renamedTo] };
     },
     async close() {
-      cache.clear();
+      for (const run of runs) cache.forgetRun(run);
     },
   };
 }

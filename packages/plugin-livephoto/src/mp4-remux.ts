@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { KeepsakeError } from '@keepsake/core';
 import { lastLines, type ProbedStream, probeStreams, type ResolvedFfmpeg, runFfmpeg } from './ffmpeg.js';
@@ -79,7 +80,8 @@ export async function convertToMp4(
   signal?: AbortSignal,
 ): Promise<Mp4Result> {
   const streams = await probeStreams(ffmpeg, input, signal);
-  const partial = `${output}.partial.mp4`;
+  // Unique per attempt: a retry must never share a half-written file with an attempt still running.
+  const partial = `${output}.${randomBytes(4).toString('hex')}.partial.mp4`;
   const plan = planMp4(streams, input, partial, options);
   try {
     const { exitCode, stderr } = await runFfmpeg(ffmpeg, plan.args, signal);
