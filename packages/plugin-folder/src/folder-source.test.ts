@@ -140,3 +140,27 @@ describe('folder source: delete', () => {
     await expect(source.delete!({ ...two!, resources: [{ ...two!.resources[0]!, key: '../card/DCIM/100APPLE/IMG_0001.JPG' }] }, ctx)).rejects.toMatchObject({ code: 'NAME_UNSAFE' });
   });
 });
+
+describe('folder source: metadata cache', () => {
+  it('an unchanged file (same size and mtime) is not read again on the next scan', async () => {
+    const dir = join(base, 'cached');
+    await mkdir(dir);
+    const file = join(dir, 'IMG_0001.JPG');
+    await copyFile(join(FIXTURES, 'live-photo/train.jpg'), file);
+    const t = new Date('2024-01-01T00:00:00Z');
+    await utimes(file, t, t);
+    const first = await scanAll(await create({ path: 'cached' }));
+    expect(first[0]?.capturedAt?.source).toBe('exif');
+    // Same size and mtime, different bytes: a rescan that read the file would find no EXIF.
+    const size = (await readFile(file)).byteLength;
+    await writeFile(file, new Uint8Array(size));
+    await utimes(file, t, t);
+    const second = await scanAll(await create({ path: 'cached' }));
+    expect(second[0]).toMatchObject({ capturedAt: first[0]!.capturedAt, contentIdentifier: 'E905E6C6-C747-4805-942F-9904A0281F02' });
+    // A new mtime means new content: read again.
+    await utimes(file, new Date('2024-02-01T00:00:00Z'), new Date('2024-02-01T00:00:00Z'));
+    const third = await scanAll(await create({ path: 'cached' }));
+    expect(third[0]?.capturedAt).toEqual({ local: '2024-02-01T00:00:00', offset: '+00:00', source: 'mtime' });
+    expect(third[0]?.contentIdentifier).toBeUndefined();
+  });
+});

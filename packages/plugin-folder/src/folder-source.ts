@@ -19,12 +19,15 @@ import {
 import { type CameraRollGroup, captureDateFrom, groupCameraRoll, MEDIA_MALFORMED, type MediaInfo, readMediaInfo, withFile } from '@keepsake/media';
 import { openFile } from './file-resource.js';
 import { pathFilter } from './glob.js';
+import { type FileFacts, MetadataCache } from './metadata-cache.js';
 import { sourceChanged, sourceReadError } from './source-errors.js';
 import { type WalkedFile, walkFolders } from './walk.js';
 
 export interface FolderSourceOptions {
   /** Absolute folder path. */
   root: string;
+  /** Plugin storage folder for the metadata cache (reruns then open no files). */
+  storageDir?: string;
   recursive: boolean;
   include?: string[];
   exclude?: string[];
@@ -48,16 +51,23 @@ export class FolderSource implements Source {
       signal: ctx.signal,
       onSkip: (path, err) => ctx.logger.warn(`Skipped ${path}: ${sourceReadError(err, join(this.o.root, path)).message}`, { path }),
     });
-    for await (const { files } of walk) {
-      const usedIds = new Set<string>();
-      for (const group of groupCameraRoll(files)) {
-        throwIfAborted(ctx.signal);
-        yield await this.toAsset(group, usedIds);
+    const cache = await MetadataCache.open(this.o.storageDir, this.o.root);
+    let complete = false;
+    try {
+      for await (const { files } of walk) {
+        const usedIds = new Set<string>();
+        for (const group of groupCameraRoll(files)) {
+          throwIfAborted(ctx.signal);
+          yield await this.toAsset(group, usedIds, cache);
+        }
       }
+      complete = true;
+    } finally {
+      await cache.save(complete);
     }
   }
 
-  private async toAsset(group: CameraRollGroup<WalkedFile>, usedIds: Set<string>): Promise<Asset> {
+  private async toAsset(group: CameraRollGroup<WalkedFile>, usedIds: Set<string>, cache: MetadataCache): Promise<Asset> {
     const diagnostics: Diagnostic[] = [...group.diagnostics];
     const resources: Resource[] = group.members.map(({ file, role }) => {
       if (file.size === 0) diagnostics.push({ level: 'warning', source: 'folder:empty-file', message: `${file.path} is empty (0 bytes); it is copied as it is` });
@@ -77,35 +87,32 @@ export class FolderSource implements Source {
     if (usedIds.has(id)) id = primary.path;
     usedIds.add(id);
 
-    const info = await this.metadata(primary, diagnostics);
-    let capturedAt = captureDateFrom(info, { name: primary.name, mtimeMs: primary.mtimeMs });
+    const facts = await this.facts(primary, cache, diagnostics);
+    let capturedAt = facts.date ?? captureDateFrom(undefined, { name: primary.name, mtimeMs: primary.mtimeMs });
     const motion = group.members.find((m) => m.role === 'motion')?.file;
-    if (motion && (capturedAt?.source === 'filename' || capturedAt?.source === 'mtime' || !capturedAt)) {
+    if (motion && !facts.date) {
       // A Live Photo still without a date: the video of the same capture knows it.
-      const partner = captureDateFrom(await this.metadata(motion, diagnostics), { name: motion.name });
+      const partner = (await this.facts(motion, cache, diagnostics)).date;
       if (partner) capturedAt = { ...partner, source: 'partner' };
     }
     const asset: Asset = { id, kind: group.kind, resources };
     if (capturedAt) asset.capturedAt = capturedAt;
-    if (info?.contentIdentifier) asset.contentIdentifier = info.contentIdentifier;
+    if (facts.contentIdentifier) asset.contentIdentifier = facts.contentIdentifier;
     if (diagnostics.length > 0) asset.diagnostics = diagnostics;
     return asset;
   }
 
-  /** Metadata of an image or video; damaged files become a warning, never a failed scan. */
-  private async metadata(file: WalkedFile, diagnostics: Diagnostic[]): Promise<MediaInfo | undefined> {
+  /** Date and ContentIdentifier of an image or video, from the cache when the file is unchanged. */
+  private async facts(file: WalkedFile, cache: MetadataCache, diagnostics: Diagnostic[]): Promise<FileFacts> {
     const type = mediaTypeOf(file.name);
-    if (file.size === 0 || !(isImageType(type) || isVideoType(type))) return undefined;
-    try {
-      return await withFile(file.absolutePath, readMediaInfo);
-    } catch (err) {
-      if (isKeepsakeError(err) && err.code === MEDIA_MALFORMED) {
-        diagnostics.push({ level: 'warning', source: 'folder:metadata', message: `${file.path}: ${(err as Error).message}; the file is copied as it is` });
-      } else {
-        diagnostics.push({ level: 'warning', source: 'folder:metadata', message: `${file.path}: ${sourceReadError(err, file.absolutePath).message}` });
-      }
-      return undefined;
+    if (file.size === 0 || !(isImageType(type) || isVideoType(type))) return {};
+    let facts = cache.get(file.path, file.size, file.mtimeMs);
+    if (!facts) {
+      facts = await readFacts(file);
+      cache.set(file.path, file.size, file.mtimeMs, facts);
     }
+    if (facts.warning) diagnostics.push({ level: 'warning', source: 'folder:metadata', message: facts.warning });
+    return facts;
   }
 
   /**
@@ -136,4 +143,20 @@ export class FolderSource implements Source {
       ctx.logger.debug('Deleted', { path });
     }
   }
+}
+
+/** Reads metadata once; damaged files become a warning, never a failed scan. */
+async function readFacts(file: WalkedFile): Promise<FileFacts> {
+  let info: MediaInfo;
+  try {
+    info = await withFile(file.absolutePath, readMediaInfo);
+  } catch (err) {
+    const why = isKeepsakeError(err) && err.code === MEDIA_MALFORMED ? (err as Error).message : sourceReadError(err, file.absolutePath).message;
+    return { warning: `${file.path}: ${why}; the file is copied as it is` };
+  }
+  const facts: FileFacts = {};
+  const date = captureDateFrom(info, { name: '' });
+  if (date) facts.date = date;
+  if (info.contentIdentifier) facts.contentIdentifier = info.contentIdentifier;
+  return facts;
 }

@@ -20,6 +20,7 @@ export const folderSource: SourceContribution<FolderSourceConfig> = {
     const root = await existingFolder(options.path, fctx.configDir, 'source');
     return new FolderSource({
       root,
+      storageDir: fctx.storageDir,
       recursive: options.recursive ?? true,
       include: options.include,
       exclude: options.exclude,
