@@ -1,0 +1,32 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkConfigShape, findConfigFile, loadConfig } from './config.js';
+
+const good = { pipelines: { main: { source: { use: 'folder', with: { path: 'in' } }, sinks: [{ use: 'folder', with: { path: 'out' } }] } } };
+
+describe('config', () => {
+  it('loads JSON and YAML and finds the file in the working dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'keepsake.config.yaml'), 'pipelines:\n  main:\n    source: { use: folder, with: { path: in } }\n    sinks:\n      - use: folder\n        with: { path: out }\n');
+    expect(findConfigFile(dir)).toBe(join(dir, 'keepsake.config.yaml'));
+    const loaded = await loadConfig(join(dir, 'keepsake.config.yaml'));
+    expect(loaded.config.pipelines.main?.sinks[0]?.use).toBe('folder');
+    expect(loaded.dir).toBe(dir);
+  });
+  it('names the exact path of a structural mistake', () => {
+    expect(() => checkConfigShape({ pipelines: { main: { source: { use: 'folder' }, sinks: [] } } })).toThrow(/pipelines\.main\.sinks must list at least one sink/);
+    expect(() => checkConfigShape({ pipelines: { main: { ...good.pipelines.main, sinks: [{ use: 'folder', wiht: {} }] } } })).toThrow(
+      /pipelines\.main\.sinks\[0\]\.wiht is not a known setting/,
+    );
+    expect(() => checkConfigShape({ pipeline: {} })).toThrow(/pipeline is not a known setting/);
+    expect(checkConfigShape(good)).toBeTruthy();
+  });
+  it('reports syntax errors and missing files with codes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "pipelines": ');
+    await expect(loadConfig(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(loadConfig(join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import type { Asset } from './asset.js';
+import { KeepsakeError, SinkError } from './errors.js';
+import type { PipelineEvent } from './events.js';
+import { Ledger } from './ledger.js';
+import { type PreparedPipeline, runPipeline } from './pipeline.js';
+import { MemorySink, MemorySource, memoryResource } from './testing/memory.js';
+import type { Transform } from './transform.js';
+
+const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+
+function assets(n: number, counter?: { reads: number }, prefix = 'IMG'): Asset[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `100APPLE/${prefix}_${String(i).padStart(4, '0')}`,
+    kind: 'photo' as const,
+    resources: [memoryResource(`100APPLE/${prefix}_${String(i).padStart(4, '0')}.JPG`, bytes(1000 + i, i), {}, counter)],
+  }));
+}
+
+function prepared(source: MemorySource, sinks: MemorySink[], extra: Partial<PreparedPipeline> = {}): PreparedPipeline {
+  return {
+    name: 'test',
+    source,
+    transforms: [],
+    sinks: sinks.map((sink) => ({ sink, use: 'memory', transforms: [], offsite: false })),
+    close: async () => {},
+    ...extra,
+  };
+}
+
+describe('runPipeline', () => {
+  it('fans out to every sink and stores identical bytes', async () => {
+    const ledger = Ledger.open(':memory:');
+    const a = new MemorySink('mem:a');
+    const b = new MemorySink('mem:b');
+    const src = new MemorySource('mem:src', assets(10));
+    const report = await runPipeline(prepared(src, [a, b]), { ledger });
+    expect(report.copied).toBe(20);
+    expect(report.failed).toBe(0);
+    expect(a.stored.size).toBe(10);
+    expect([...a.stored.values()].map((x) => x.byteLength)).toEqual([...b.stored.values()].map((x) => x.byteLength));
+  });
+
+  it('a rerun skips verified deliveries without reading a byte', async () => {
+    const ledger = Ledger.open(':memory:');
+    const counter = { reads: 0 };
+    const sink = new MemorySink('mem:a');
+    await runPipeline(prepared(new MemorySource('mem:src', assets(5, counter)), [sink]), { ledger });
+    const readsAfterFirst = counter.reads;
+    expect(readsAfterFirst).toBeGreaterThan(0);
+    const report = await runPipeline(prepared(new MemorySource('mem:src', assets(5, counter)), [sink]), { ledger });
+    expect(report.skipped).toBe(5);
+    expect(report.copied).toBe(0);
+    expect(counter.reads).toBe(readsAfterFirst);
+    expect(sink.puts).toBe(5);
+  });
+
+  it('dedupes the same bytes arriving from another source', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a');
+    await runPipeline(prepared(new MemorySource('phone-1', assets(3)), [sink]), { ledger });
+    // same content under other names (e.g. after the IMG_9999 wrap-around) on a second phone
+    const report = await runPipeline(prepared(new MemorySource('phone-2', assets(3, undefined, 'IMG')), [sink]), { ledger });
+    expect(report.deduped).toBe(3);
+    expect(sink.puts).toBe(3);
+  });
+
+  it('bounds assets in flight: a slow sink stalls the source', async () => {
+    const ledger = Ledger.open(':memory:');
+    const slow = new MemorySink('mem:slow', { maxConcurrency: 1 });
+    slow.delayMs = 5;
+    const src = new MemorySource('mem:src', assets(40));
+    let maxGap = 0;
+    const done = new Set<string>();
+    await runPipeline(prepared(src, [slow], { concurrency: 3 }), {
+      ledger,
+      onEvent: (e) => {
+        if (e.type === 'asset-end') done.add(e.assetId);
+        if (e.type === 'asset-start') maxGap = Math.max(maxGap, src.pulled - done.size);
+      },
+    });
+    expect(maxGap).toBeLessThanOrEqual(3);
+    expect(slow.maxActive).toBe(1);
+  });
+
+  it('retries retryable errors and reports permanent ones per item, continuing the run', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a', { maxConcurrency: 1 });
+    sink.failNext = [SinkError.rateLimited(1), SinkError.writeFailed('disk says no')];
+    const events: PipelineEvent[] = [];
+    const report = await runPipeline(prepared(new MemorySource('s', assets(3)), [sink]), { ledger, onEvent: (e) => events.push(e) });
+    expect(events.some((e) => e.type === 'retry')).toBe(true);
+    expect(report.failed).toBe(1);
+    expect(report.copied).toBe(2);
+    expect(report.failures[0]?.error.code).toBe('SINK_WRITE_FAILED');
+    // the failed one is delivered on the next run
+    const again = await runPipeline(prepared(new MemorySource('s', assets(3)), [sink]), { ledger });
+    expect(again.copied).toBe(1);
+    expect(again.skipped).toBe(2);
+  });
+
+  it('stops the run cleanly on a fatal error (quota) and keeps progress', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a', { maxConcurrency: 1 });
+    const src = new MemorySource('s', assets(20));
+    let n = 0;
+    const orig = sink.put.bind(sink);
+    sink.put = async (a, ctx) => {
+      if (++n === 3) throw SinkError.quotaExceeded('daily quota reached, resume tomorrow');
+      return orig(a, ctx);
+    };
+    const report = await runPipeline(prepared(src, [sink], { concurrency: 1 }), { ledger });
+    expect(report.stoppedBy?.code).toBe('QUOTA_EXHAUSTED');
+    expect(report.copied).toBe(2);
+    expect(src.pulled).toBeLessThan(20);
+    const rerun = await runPipeline(prepared(new MemorySource('s', assets(20)), [new MemorySink('mem:a')]), { ledger });
+    expect(rerun.skipped).toBe(2);
+    expect(rerun.copied).toBe(18);
+  });
+
+  it('abort stops pulling and reports aborted, not failed', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a', { maxConcurrency: 1 });
+    sink.delayMs = 20;
+    const ac = new AbortController();
+    const src = new MemorySource('s', assets(50));
+    setTimeout(() => ac.abort(), 60);
+    const report = await runPipeline(prepared(src, [sink], { concurrency: 2 }), { ledger, signal: ac.signal });
+    expect(report.aborted).toBe(true);
+    expect(report.failed).toBe(0);
+    expect(src.pulled).toBeLessThan(50);
+  });
+
+  it('a failing sink transform fails that sink only; the other sink gets the original', async () => {
+    const ledger = Ledger.open(':memory:');
+    const plain = new MemorySink('mem:plain');
+    const converted = new MemorySink('mem:converted');
+    const broken: Transform = {
+      id: 'broken',
+      version: '1',
+      apply() {
+        throw new Error('cannot decode');
+      },
+    };
+    const p = prepared(new MemorySource('s', assets(2)), [plain, converted]);
+    p.sinks[1]!.transforms = [broken];
+    const report = await runPipeline(p, { ledger });
+    expect(plain.stored.size).toBe(2);
+    expect(converted.stored.size).toBe(0);
+    expect(report.failed).toBe(2);
+    expect(report.failures[0]?.error.code).toBe('TRANSFORM_FAILED');
+  });
+
+  it('a transform version change re-delivers; same version does not', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a');
+    const t = (version: string): Transform => ({ id: 'noop', version, apply: (a) => a });
+    const run = (v: string) => {
+      const p = prepared(new MemorySource('s', assets(2)), [sink]);
+      p.sinks[0]!.transforms = [t(v)];
+      return runPipeline(p, { ledger });
+    };
+    expect((await run('1')).copied).toBe(2);
+    expect((await run('1')).skipped).toBe(2);
+    expect((await run('2')).copied + (await run('2')).skipped).toBeGreaterThan(0);
+  });
+
+  it('rejects a receipt whose hash differs from the source', async () => {
+    const ledger = Ledger.open(':memory:');
+    const counter = { reads: 0 };
+    const sink = new MemorySink('mem:a');
+    // pre-hash happens when a resource's size matches known content: seed one
+    await runPipeline(prepared(new MemorySource('s0', assets(1)), [new MemorySink('mem:seed')]), { ledger });
+    const orig = sink.put.bind(sink);
+    sink.put = async (a, ctx) => {
+      const r = await orig(a, ctx);
+      r.items[0]!.hashes.sha256 = 'f'.repeat(64);
+      return r;
+    };
+    const report = await runPipeline(prepared(new MemorySource('s1', assets(1, counter)), [sink]), { ledger });
+    expect(report.failures[0]?.error.code).toBe('VERIFY_MISMATCH');
+  });
+
+  it('spools an expensive source once for several sinks', async () => {
+    const ledger = Ledger.open(':memory:');
+    const counter = { reads: 0 };
+    const src = new MemorySource('phone', assets(3, counter), { expensiveReads: true });
+    const report = await runPipeline(prepared(src, [new MemorySink('a'), new MemorySink('b'), new MemorySink('c')]), { ledger });
+    expect(report.copied).toBe(9);
+    expect(counter.reads).toBe(3);
+  });
+
+  it('flushes a batching sink when every slot waits on it', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:batch');
+    const queue: (() => void)[] = [];
+    const orig = sink.put.bind(sink);
+    (sink as any).flush = async () => {
+      for (const go of queue.splice(0)) go();
+    };
+    sink.put = async (a, ctx) => {
+      await new Promise<void>((r) => queue.push(r));
+      return orig(a, ctx);
+    };
+    const report = await runPipeline(prepared(new MemorySource('s', assets(7)), [sink], { concurrency: 3 }), { ledger });
+    expect(report.copied).toBe(7);
+  });
+
+  it('records a fatal scan error as the reason the run stopped', async () => {
+    const ledger = Ledger.open(':memory:');
+    const src = new MemorySource('s', []);
+    src.scan = async function* () {
+      yield* [];
+      throw new KeepsakeError('DEVICE_LOCKED', 'The iPhone is locked', { hint: 'Unlock it' });
+    };
+    const report = await runPipeline(prepared(src, [new MemorySink('a')]), { ledger });
+    expect(report.stoppedBy?.code).toBe('DEVICE_LOCKED');
+    expect(report.failed).toBe(1);
+  });
+
+  it('dry run plans without writing', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('a');
+    const report = await runPipeline(prepared(new MemorySource('s', assets(4)), [sink]), { ledger, dryRun: true });
+    expect(report.planned).toBe(4);
+    expect(sink.puts).toBe(0);
+    expect(ledger.lastRuns()).toHaveLength(0);
+  });
+});
