@@ -1,0 +1,167 @@
+/**
+ * lockdownd client (device port 62078): identity values, pairing, the TLS session and starting
+ * services such as AFC.
+ */
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { KeepsakeError } from '@keepsake/core';
+import { lockdownError } from './lockdown-errors.js';
+import { encodeLockdownMessage, readLockdownMessage } from './lockdown-protocol.js';
+import { type PairRecord, publicPairRecord } from './pairing.js';
+import type { PlistDict, PlistValue } from './plist.js';
+import { DEFAULT_READ_TIMEOUT_MS, StreamReader, timeoutError } from './stream-reader.js';
+import type { UsbmuxClient, UsbmuxDevice } from './usbmux-client.js';
+import { LOCKDOWN_PORT } from './usbmux-protocol.js';
+
+export interface LockdownOptions {
+  label?: string;
+  timeoutMs?: number;
+}
+
+export interface StartedService {
+  service: string;
+  port: number;
+  ssl: boolean;
+}
+
+export class LockdownClient {
+  private reader: StreamReader;
+  private readonly label: string;
+  private readonly timeoutMs: number;
+  private sessionId: string | undefined;
+
+  constructor(stream: Duplex, options: LockdownOptions = {}) {
+    this.reader = new StreamReader(stream, 'talking to the iPhone (lockdownd)');
+    this.label = options.label ?? 'keepsake';
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  }
+
+  static async connect(usbmux: UsbmuxClient, device: UsbmuxDevice, options?: LockdownOptions): Promise<LockdownClient> {
+    return new LockdownClient(await usbmux.connect(device.deviceId, LOCKDOWN_PORT), options);
+  }
+
+  get inSession(): boolean {
+    return this.sessionId !== undefined;
+  }
+
+  /** Sends one request and returns its reply; a reply with `Error` becomes a typed KeepsakeError. */
+  async request(request: string, args: PlistDict = {}): Promise<PlistDict> {
+    this.reader.stream.write(encodeLockdownMessage({ Label: this.label, Request: request, ...args }));
+    const reply = await readLockdownMessage(this.reader, this.timeoutMs, `waiting for lockdownd (${request})`);
+    if (typeof reply.Error === 'string') throw lockdownError(reply.Error, request);
+    if (reply.Result === 'Failure') throw lockdownError('Failure', request);
+    if (request !== 'QueryType' && reply.Request !== request)
+      throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', `lockdownd answered ${String(reply.Request)} to ${request}`, {
+        hint: 'Reconnect the iPhone and run again.',
+      });
+    return reply;
+  }
+
+  async queryType(): Promise<string> {
+    const reply = await this.request('QueryType');
+    return typeof reply.Type === 'string' ? reply.Type : '';
+  }
+
+  async getValue(key?: string, domain?: string): Promise<PlistValue | undefined> {
+    const args: PlistDict = {};
+    if (key) args.Key = key;
+    if (domain) args.Domain = domain;
+    return (await this.request('GetValue', args)).Value;
+  }
+
+  async getString(key: string): Promise<string | undefined> {
+    const v = await this.getValue(key);
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /** Sends Pair; returns the EscrowBag the device handed back. Throws DEVICE_TRUST_PENDING etc. */
+  async pair(record: PairRecord): Promise<Uint8Array | undefined> {
+    const reply = await this.request('Pair', {
+      PairRecord: publicPairRecord(record),
+      ProtocolVersion: '2',
+      PairingOptions: { ExtendedPairingErrors: true },
+    });
+    return reply.EscrowBag instanceof Uint8Array ? reply.EscrowBag : undefined;
+  }
+
+  async validatePair(record: PairRecord): Promise<void> {
+    await this.request('ValidatePair', { PairRecord: publicPairRecord(record), ProtocolVersion: '2' });
+  }
+
+  async unpair(record: PairRecord): Promise<void> {
+    await this.request('Unpair', { PairRecord: publicPairRecord(record), ProtocolVersion: '2' });
+  }
+
+  /** StartSession, then TLS on the same stream when the device asks for it (it always does). */
+  async startSession(record: PairRecord): Promise<void> {
+    const reply = await this.request('StartSession', { HostID: record.HostID, SystemBUID: record.SystemBUID });
+    if (typeof reply.SessionID !== 'string')
+      throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', 'StartSession reply has no SessionID', { hint: 'Reconnect the iPhone and run again.' });
+    this.sessionId = reply.SessionID;
+    if (reply.EnableSessionSSL === true) await this.upgradeToTls(record);
+  }
+
+  async stopSession(): Promise<void> {
+    if (!this.sessionId) return;
+    const id = this.sessionId;
+    this.sessionId = undefined;
+    await this.request('StopSession', { SessionID: id });
+  }
+
+  async startService(service: string, escrowBag?: Uint8Array): Promise<StartedService> {
+    const args: PlistDict = { Service: service };
+    if (escrowBag) args.EscrowBag = escrowBag;
+    const reply = await this.request('StartService', args);
+    if (typeof reply.Port !== 'number' || reply.Port < 1 || reply.Port > 65535)
+      throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', `StartService ${service} returned no valid port`, { hint: 'Reconnect the iPhone and run again.' });
+    return { service, port: reply.Port, ssl: reply.EnableServiceSSL === true };
+  }
+
+  /** Ends the session (best effort) and closes the connection. */
+  async close(): Promise<void> {
+    try {
+      if (this.sessionId) await this.stopSession();
+    } catch {
+      // The phone may already be gone; closing is what matters.
+    } finally {
+      this.reader.stream.destroy();
+    }
+  }
+
+  private async upgradeToTls(record: PairRecord): Promise<void> {
+    const raw = this.reader.detach();
+    const socket = tls.connect({
+      socket: raw,
+      cert: Buffer.from(record.HostCertificate),
+      key: Buffer.from(record.HostPrivateKey),
+      // iOS presents a certificate nobody can verify; trust comes from the pair record instead.
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      minVersion: 'TLSv1',
+      // Older iOS uses SHA-1 certificates and legacy suites.
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(timeoutError('starting the encrypted session', this.timeoutMs));
+      }, this.timeoutMs);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve();
+      });
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        reject(
+          new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed: ${err.message}`, {
+            cause: err,
+            hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
+          }),
+        );
+      };
+      socket.once('error', onError);
+    });
+    this.reader = new StreamReader(socket, 'talking to the iPhone (lockdownd, encrypted)');
+  }
+}
