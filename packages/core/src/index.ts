@@ -25,3 +25,4 @@ export * from './pipeline.js';
 export * from './plugin-host.js';
 export * from './semver-range.js';
 export * from './version.js';
+export { assetKeyOf, contentKeyOf } from './internal/identity.js';

@@ -83,5 +83,11 @@ export interface Sink {
   flush?(ctx: { signal: AbortSignal; logger: Logger }): Promise<void>;
   /** Re-checks one stored resource now. Sinks that cannot must return `unverifiable`. */
   verify?(item: StoredResource, ctx: { signal: AbortSignal; logger: Logger }): Promise<VerifyResult>;
+  /**
+   * Moves a stored copy that `verify` found corrupt out of the way (a folder sink renames it to
+   * `<name>.corrupt-<timestamp>`), so `verify --repair` can deliver a good copy under the original
+   * name. Must never destroy data; only called for items the ledger says keepsake delivered.
+   */
+  discard?(item: StoredResource, ctx: { signal: AbortSignal; logger: Logger }): Promise<void>;
   close?(): Promise<void>;
 }
