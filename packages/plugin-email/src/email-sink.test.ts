@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { type Asset, isKeepsakeError, type KeepsakeError, silentLogger } from '@keepsake/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EmailSink } from './email-sink.js';
+import { SentLog } from './sent-log.js';
 import { EMAIL_DEFAULTS, type EmailOptions } from './options.js';
 import { memoryResource, photoAsset, putContext, sha256, startCuttingProxy, startTestSmtp, type TestSmtp } from './test-support.js';
 
@@ -158,6 +162,25 @@ describe('EmailSink against a local SMTP server (SIZE + AUTH)', () => {
     const results = await putAll(sink, [good, filler, broken]);
     expect(results.map((r) => r.ok)).toEqual([true, true, false]);
     expect(server.messages.flatMap((m) => m.parsed.attachments.map((a) => a.filename)).sort()).toEqual(['FILLER.JPG', 'GOOD.JPG']);
+  });
+
+  it('a later run does not mail what already got a 250 (sent log), but does send changed bytes', async () => {
+    const server = await smtp({ size: 5_000_000 });
+    const log = new SentLog(mkdtempSync(join(tmpdir(), 'ks-email-log-')), 'email:bob@example.com');
+    const withLog = () => {
+      const s = new EmailSink({ options: { ...EMAIL_DEFAULTS, host: '127.0.0.1', port: server.port, requireTLS: false, user: 'alice', from: 'alice@example.com', to: 'bob@example.com', timeoutSeconds: 10 }, password: 's3cret', logger: silentLogger, sentLog: log });
+      cleanups.push(() => s.close());
+      return s;
+    };
+    const a = photoAsset('IMG_L1', 5000);
+    const [first] = await putAll(withLog(), [a]);
+    expect(first!.ok).toBe(true);
+    const [again] = await putAll(withLog(), [a]);
+    expect(again!.ok && again!.r.items[0]).toMatchObject({ deduped: true, remoteId: server.messages[0]!.parsed.messageId });
+    expect(server.messages).toHaveLength(1);
+    const changed = { ...a, resources: [memoryResource('IMG_L1.JPG', randomBytes(5000))] };
+    await putAll(withLog(), [changed]);
+    expect(server.messages).toHaveLength(2);
   });
 
   it('settles a queued put as ABORTED when its signal aborts before the message is sent', async () => {

@@ -24,6 +24,7 @@ import { attachmentWireSize, largestSingleAttachment, MESSAGE_HEADER_ALLOWANCE, 
 import type { EmailOptions } from './options.js';
 import { emailSinkKey } from './options.js';
 import { isSizeRejection, mapSmtpError } from './smtp-errors.js';
+import type { SentLog } from './sent-log.js';
 import { probeSmtpSize, type SmtpProbeResult } from './smtp-size.js';
 
 /** Sends one composed message; returns the server's final reply and the Message-ID. Injected in tests. */
@@ -47,6 +48,8 @@ export interface EmailSinkDeps {
   /** Asks the server for its SIZE limit; defaults to a raw EHLO. */
   probe?: () => Promise<SmtpProbeResult>;
   sender?: MailSender;
+  /** Remembers what got a 250, so a rerun does not mail it again (see SentLog). */
+  sentLog?: SentLog;
 }
 
 interface Pending {
@@ -84,6 +87,7 @@ export class EmailSink implements Sink {
   private readonly arriving = new Set<Promise<unknown>>();
   private closed = false;
   private readonly closeController = new AbortController();
+  private readonly sentLog: SentLog | undefined;
 
   constructor(deps: EmailSinkDeps) {
     this.options = deps.options;
@@ -93,6 +97,7 @@ export class EmailSink implements Sink {
     this.probe =
       deps.probe ?? (() => probeSmtpSize({ host: o.host, port: o.port, secure: o.secure, timeoutMs: o.timeoutSeconds * 1000 }));
     this.sender = deps.sender ?? createNodemailerSender(o, deps.password);
+    this.sentLog = deps.sentLog;
     this.capabilities = defineCapabilities({
       hashes: [],
       resumableUpload: false,
@@ -113,6 +118,11 @@ export class EmailSink implements Sink {
   async put(asset: Asset, ctx: PutContext): Promise<Receipt> {
     if (this.closed) throw SinkError.writeFailed('The email sink was closed', { classification: 'fatal' });
     throwIfAborted(ctx.signal);
+    const already = await this.sentLog?.lookup(asset.resources);
+    if (already) {
+      this.logger.debug('already sent; not mailing it again', { asset: asset.id });
+      return { items: already };
+    }
     const admitted = this.admit(asset, ctx);
     const marker = admitted.catch(() => undefined);
     this.arriving.add(marker);
@@ -269,6 +279,7 @@ export class EmailSink implements Sink {
           verified: false,
         };
       });
+      await this.sentLog?.record(items).catch((err: Error) => this.logger.warn('could not record a sent message', { error: err.message }));
       p.resolve({ items });
     }
     this.logger.debug('email sent', { assets: live.length, messageId: sent.messageId, response: sent.response });

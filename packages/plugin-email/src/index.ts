@@ -6,11 +6,13 @@
 import { definePlugin, type FactoryContext, type SinkContribution, SinkError } from '@keepsake/core';
 import { EmailSink } from './email-sink.js';
 import { loginEmail, logoutEmail } from './login.js';
-import { type EmailOptions, normalizeEmailOptions, passwordSecretKey } from './options.js';
+import { type EmailOptions, emailSinkKey, normalizeEmailOptions, passwordSecretKey } from './options.js';
+import { SentLog } from './sent-log.js';
 
 export { EmailSink, type EmailSinkDeps, type MailSender, type OutgoingMessage } from './email-sink.js';
 export { attachmentWireSize, base64WireSize, largestSingleAttachment } from './message-size.js';
 export { EMAIL_DEFAULTS, type EmailOptions, emailSinkKey, normalizeEmailOptions, passwordSecretKey } from './options.js';
+export { SentLog } from './sent-log.js';
 export { probeSmtpSize, type SmtpProbeResult } from './smtp-size.js';
 
 /** The `email` sink contribution (exported for tests and embedding). @public */
@@ -22,7 +24,7 @@ export const emailSink: SinkContribution<EmailOptions> = {
       // fail before any bytes move rather than on the first message
       throw SinkError.authRequired('email', { stage: 'put', location: `${options.user} at ${options.host}` });
     }
-    return new EmailSink({ options, password, logger: fctx.logger.child({ sink: 'email' }) });
+    return new EmailSink({ options, password, logger: fctx.logger.child({ sink: 'email' }), sentLog: new SentLog(fctx.storageDir, emailSinkKey(options)) });
   },
   login: loginEmail,
   logout: logoutEmail,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { silentLogger } from '@keepsake/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ICloudSink, resolveBridge } from './icloud-sink.js';
+import { ImportLog } from './import-log.js';
 import { normalizeICloudOptions } from './options.js';
 import type { RunOsascript } from './photos-import.js';
 import { livePhoto, memoryResource, memoryResume, putContext, sha256 } from './test-support.js';
@@ -70,7 +71,7 @@ describe('folder bridge (Linux, configured folder)', () => {
     expect(receipt.items.map((i) => [i.name, i.location.startsWith('skipped:'), i.verified])).toEqual([
       ['IMG_0001.HEIC', false, true],
       ['IMG_0001.MOV', false, true],
-      ['IMG_0001.AAE', true, false],
+      ['IMG_0001.AAE', true, true],
     ]);
     expect(receipt.items[2]!.hashes.sha256).toBe(asset.resources[2]!.sha256);
     for (const item of receipt.items.slice(0, 2)) {
@@ -150,12 +151,37 @@ describe('Photos.app bridge (macOS, osascript injected)', () => {
     expect(first.items.map((i) => [i.remoteId, i.verified])).toEqual([
       ['UUID-1/L0/001', false],
       ['UUID-1/L0/001', false],
-      [undefined, false],
+      [undefined, true],
     ]);
     const second = await sink.put(asset, putContext(resume));
     expect(calls).toHaveLength(1);
     expect(second.items.map((i) => i.remoteId)).toEqual(['UUID-1/L0/001', 'UUID-1/L0/001', undefined]);
     expect(await sink.verify(first.items[0]!, { signal: new AbortController().signal })).toMatchObject({ status: 'unverifiable' });
+  });
+
+  it('a later run (fresh resume state) finds the import in the log and does not import again', async () => {
+    const staging = tempDir();
+    const log = new ImportLog(tempDir(), 'system-photo-library');
+    let imports = 0;
+    const make = () =>
+      new ICloudSink({
+        bridge: { kind: 'photos-app', stagingRoot: staging },
+        options: normalizeICloudOptions({}),
+        logger: silentLogger,
+        importLog: log,
+        runOsascript: async () => {
+          imports++;
+          return { stdout: `ID-${imports}\n`, stderr: '' };
+        },
+      });
+    const asset = livePhoto('IMG_0008');
+    const first = await make().put(asset, putContext());
+    const again = await make().put(asset, putContext());
+    expect(imports).toBe(1);
+    expect(again.items.map((i) => i.remoteId)).toEqual(first.items.map((i) => i.remoteId));
+    // different bytes under the same name are a different photo: imported
+    await make().put(livePhoto('IMG_0008'), putContext());
+    expect(imports).toBe(2);
   });
 
   it('keepStaged: false removes the staged copy after a successful import', async () => {

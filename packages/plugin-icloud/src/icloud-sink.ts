@@ -17,6 +17,7 @@ import {
   type VerifyResult,
 } from '@keepsake/core';
 import { deliverable, writeAssetToFolder } from './folder-write.js';
+import { ImportLog } from './import-log.js';
 import type { ICloudOptions } from './options.js';
 import { skippedItem } from './skipped-resource.js';
 import { importIntoPhotos, type RunOsascript, runOsascript } from './photos-import.js';
@@ -80,6 +81,8 @@ export interface ICloudSinkDeps {
   options: ICloudOptions;
   logger: Logger;
   runOsascript?: RunOsascript;
+  /** Remembers Photos imports across runs (Photos-app mode). */
+  importLog?: ImportLog;
 }
 
 /** Resume state for Photos imports: the ids Photos returned, kept until the ledger records them. */
@@ -95,12 +98,14 @@ export class ICloudSink implements Sink {
   private readonly options: ICloudOptions;
   private readonly logger: Logger;
   private readonly run: RunOsascript;
+  private readonly importLog: ImportLog | undefined;
 
   constructor(deps: ICloudSinkDeps) {
     this.bridge = deps.bridge;
     this.options = deps.options;
     this.logger = deps.logger;
     this.run = deps.runOsascript ?? runOsascript;
+    this.importLog = deps.importLog;
     this.key = deps.bridge.kind === 'folder' ? `icloud:folder:${deps.bridge.root}` : 'icloud:photos-app';
     const folder = deps.bridge.kind === 'folder';
     this.capabilities = defineCapabilities({
@@ -134,7 +139,8 @@ export class ICloudSink implements Sink {
     const dir = join(stagingRoot, sanitizeSegment(asset.id.replace(/[\\/]+/g, '_')));
     const staged = await writeAssetToFolder(dir, asset, ctx);
     const prior = ctx.resume.load<PhotosImportState>(resumeKey);
-    let ids = prior?.photosIds;
+    const logged = await this.importLog?.lookup(staged.map((s) => ({ resourceKey: s.resourceKey, sha256: s.hashes.sha256 })));
+    let ids = prior?.photosIds ?? (logged ? [...new Set(logged)] : undefined);
     if (!ids) {
       const album = this.options.album ? renderTemplate(this.options.album, templateValues(asset, primaryResource(asset))).trim() : undefined;
       ids = await importIntoPhotos(
@@ -144,6 +150,8 @@ export class ICloudSink implements Sink {
         ctx.signal,
       );
       ctx.resume.save(resumeKey, { photosIds: ids, staged: staged.map((s) => s.location) } satisfies PhotosImportState);
+      const got = ids;
+      await this.importLog?.record(staged.map((s, i) => ({ resourceKey: s.resourceKey, sha256: s.hashes.sha256, photosId: got.length === staged.length ? got[i]! : got[0]! })));
     } else {
       this.logger.info('Photos already imported this asset in an earlier attempt; not importing again', { asset: asset.id, ids });
     }

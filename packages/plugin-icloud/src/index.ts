@@ -6,6 +6,7 @@
  */
 import { definePlugin, type SinkContribution } from '@keepsake/core';
 import { ICloudSink, resolveBridge } from './icloud-sink.js';
+import { ImportLog } from './import-log.js';
 import { type ICloudOptions, normalizeICloudOptions } from './options.js';
 
 export { type BridgeEnvironment, type ICloudBridge, ICloudSink, type ICloudSinkDeps, resolveBridge } from './icloud-sink.js';
@@ -20,7 +21,8 @@ export const icloudSink: SinkContribution<ICloudOptions> = {
     const bridge = await resolveBridge(options, { platform: process.platform, env: fctx.env, configDir: fctx.configDir, storageDir: fctx.storageDir });
     const logger = fctx.logger.child({ sink: 'icloud' });
     logger.debug('icloud bridge', { ...bridge });
-    return new ICloudSink({ bridge, options, logger });
+    const importLog = bridge.kind === 'photos-app' ? new ImportLog(fctx.storageDir, 'system-photo-library') : undefined;
+    return new ICloudSink({ bridge, options, logger, importLog });
   },
 };
 
