@@ -96,4 +96,12 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
     run_id INTEGER
   );
   `,
+  `
+  CREATE TABLE pipeline_sources (
+    pipeline TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    last_run_id INTEGER,
+    PRIMARY KEY (pipeline, source_key)
+  );
+  `,
 ];

@@ -167,6 +167,21 @@ export class Ledger {
     return Number(r.lastInsertRowid);
   }
 
+  /** Remembers which source a pipeline reads, so `status`/`prune` can filter by pipeline. */
+  registerPipelineSource(pipeline: string, sourceKey: string, runId: number): void {
+    this.stmt(
+      `INSERT INTO pipeline_sources (pipeline, source_key, last_run_id) VALUES (?, ?, ?)
+       ON CONFLICT (pipeline, source_key) DO UPDATE SET last_run_id = excluded.last_run_id`,
+    ).run(pipeline, sourceKey, runId);
+  }
+
+  pipelineSources(pipeline?: string): { pipeline: string; sourceKey: string }[] {
+    const rows = (pipeline
+      ? this.stmt('SELECT pipeline, source_key FROM pipeline_sources WHERE pipeline = ?').all(pipeline)
+      : this.stmt('SELECT pipeline, source_key FROM pipeline_sources').all()) as any[];
+    return rows.map((r) => ({ pipeline: r.pipeline, sourceKey: r.source_key }));
+  }
+
   endRun(runId: number, report: RunReport): void {
     this.stmt('UPDATE runs SET ended_at = ?, report_json = ? WHERE id = ?').run(now(), JSON.stringify(report), runId);
   }

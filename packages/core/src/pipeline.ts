@@ -171,6 +171,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     diagnostics: [],
   };
   if (!o.dryRun) {
+    ledger.registerPipelineSource(prepared.name, source.key, runId);
     for (const s of sinks) {
       ledger.registerSink({ sinkKey: s.sink.key, use: s.use, pipeline: prepared.name, offsite: s.offsite, canVerify: s.sink.capabilities.canVerify }, runId);
     }

@@ -16,6 +16,11 @@ export interface SourceCapabilities {
   readonly expensiveReads: boolean;
   /** `delete` removes items from the source (for `keepsake prune`). */
   readonly canDelete: boolean;
+  /**
+   * When `canDelete` is false: why, in plain words, and what the user can do instead. `prune`
+   * prints it next to the list of items that are safe to delete by hand.
+   */
+  readonly deleteNote?: string;
 }
 
 /** Where assets come from: a folder, an iPhone, a backup. */
