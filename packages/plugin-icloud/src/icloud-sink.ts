@@ -17,7 +17,7 @@ import {
   type VerifyResult,
 } from '@keepsake/core';
 import { deliverable, writeAssetToFolder } from './folder-write.js';
-import { ImportLog } from './import-log.js';
+import type { ImportLog } from './import-log.js';
 import type { ICloudOptions } from './options.js';
 import { skippedItem } from './skipped-resource.js';
 import { importIntoPhotos, type RunOsascript, runOsascript } from './photos-import.js';
