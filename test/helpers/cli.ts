@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +19,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
   timeoutMs?: number;
+  /** A command the CLI runs under, e.g. `setpriv --bounding-set -dac_override` (see {@link withoutRootOverride}). */
+  prefix?: string[];
 }
 
 function assertBuilt(): void {
@@ -28,7 +30,8 @@ function assertBuilt(): void {
 /** Starts `keepsake …` with the same Node binary as the test runner. */
 export function spawnCli(args: string[], o: CliOptions): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [CLI_BIN, ...args], {
+  const [cmd, ...pre] = [...(o.prefix ?? []), process.execPath, CLI_BIN, ...args];
+  return spawn(cmd!, pre, {
     cwd: o.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, NO_COLOR: '1', ...o.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -70,4 +73,16 @@ export function reportOf(stdout: string): Record<string, any> {
   const end = ndjson(stdout).find((e) => e.type === 'run-end');
   if (!end) throw new Error(`no run-end event in output:\n${stdout.slice(-2000)}`);
   return end.report as Record<string, any>;
+}
+
+/**
+ * Tests run as root, and root reads a chmod-000 file anyway. This prefix runs the CLI as root
+ * without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (dropped from the bounding set before exec), so
+ * file modes apply to it as to any user. Undefined when not root (modes apply already) and
+ * `[]`-like `null` when root but setpriv is missing (the caller should skip).
+ */
+export function withoutRootOverride(): string[] | undefined | null {
+  if (process.getuid?.() !== 0) return undefined;
+  const r = spawnSync('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', 'true']);
+  return r.status === 0 ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search'] : null;
 }

@@ -52,6 +52,14 @@ async function dispatchPluginCommand(word: string, rest: string[]): Promise<numb
   return pluginCommand(word, ioFor({ flags: {}, positionals: [], rest }, rest));
 }
 
+// A reader that went away (`keepsake run --json | head`) must not crash a run in the middle of
+// copying: further output is dropped and the run finishes (its exit code still tells the result).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 main(argv).then(

@@ -80,7 +80,10 @@ export class ProgressState {
 
   private tally(sink: string): SinkTally {
     let t = this.sinks.get(sink);
-    if (!t) this.sinks.set(sink, (t = { copied: 0, skipped: 0, deduped: 0, planned: 0, failed: 0 }));
+    if (!t) {
+      t = { copied: 0, skipped: 0, deduped: 0, planned: 0, failed: 0 };
+      this.sinks.set(sink, t);
+    }
     return t;
   }
 
