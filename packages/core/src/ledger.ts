@@ -49,6 +49,17 @@ export interface AssetResourceRow {
   sha256: string | null;
 }
 
+export interface AssetCopiesRow {
+  assetKey: string;
+  sourceKey: string;
+  assetId: string;
+  capturedLocal: string | null;
+  bytes: number;
+  /** Verified copies of the asset's least-copied resource. */
+  copies: number;
+  offsiteCopies: number;
+}
+
 export interface SinkRow {
   sinkKey: string;
   use: string;
@@ -317,6 +328,11 @@ export class Ledger {
     return r ? toDeliveryRow(r) : undefined;
   }
 
+  deliveryById(id: number): DeliveryRow | undefined {
+    const r = this.stmt('SELECT * FROM deliveries WHERE id = ?').get(id) as any;
+    return r ? toDeliveryRow(r) : undefined;
+  }
+
   deliveriesOf(assetKey: string): DeliveryRow[] {
     return (this.stmt('SELECT * FROM deliveries WHERE asset_key = ? ORDER BY sink_key').all(assetKey) as any[]).map(toDeliveryRow);
   }
@@ -398,6 +414,56 @@ export class Ledger {
          WHERE i.sha256 = ? AND i.verified = 1 AND d.state = 'verified' ORDER BY d.sink_key`,
       ).all(sha256) as any[]
     ).map((r) => ({ sinkKey: r.sink_key, deliveryId: r.id, location: r.location, remoteId: r.remote_id }));
+  }
+
+  /**
+   * For every asset not pruned: verified copies of its least-copied resource (an asset is only as
+   * safe as its least-copied part), and how many of those are off-site. Optionally limited to
+   * some sinks and sources. One SQL pass, fast on large ledgers.
+   */
+  assetCopies(filter: { sinkKeys?: string[]; sourceKeys?: string[] } = {}): AssetCopiesRow[] {
+    const list = (xs: string[]) => (xs.length ? xs.map(() => '?').join(',') : "''");
+    const sinkFilter = filter.sinkKeys ? `AND d.sink_key IN (${list(filter.sinkKeys)})` : '';
+    const sourceFilter = filter.sourceKeys ? `AND a.source_key IN (${list(filter.sourceKeys)})` : '';
+    const sql = `
+      WITH copies AS (
+        SELECT i.sha256 AS sha256, COUNT(DISTINCT d.sink_key) AS n,
+               COUNT(DISTINCT CASE WHEN s.offsite = 1 THEN d.sink_key END) AS off
+        FROM delivery_items i
+        JOIN deliveries d ON d.id = i.delivery_id AND d.state = 'verified'
+        LEFT JOIN sinks s ON s.sink_key = d.sink_key
+        WHERE i.verified = 1 ${sinkFilter}
+        GROUP BY i.sha256
+      )
+      SELECT a.asset_key, a.source_key, a.asset_id, a.captured_local, a.bytes,
+             MIN(COALESCE(c.n, 0)) AS copies, MIN(COALESCE(c.off, 0)) AS offsite
+      FROM assets a
+      JOIN asset_resources r ON r.asset_key = a.asset_key
+      LEFT JOIN copies c ON c.sha256 = r.sha256
+      WHERE a.deleted_at IS NULL ${sourceFilter}
+        -- only the current version of each source item (a changed item gets a new asset key)
+        AND a.first_run = (SELECT MAX(b.first_run) FROM assets b WHERE b.source_key = a.source_key AND b.asset_id = a.asset_id)
+      GROUP BY a.asset_key
+      ORDER BY a.captured_local, a.asset_id`;
+    const rows = this.db.prepare(sql).all(...(filter.sinkKeys ?? []), ...(filter.sourceKeys ?? [])) as any[];
+    return rows.map((r) => ({
+      assetKey: r.asset_key,
+      sourceKey: r.source_key,
+      assetId: r.asset_id,
+      capturedLocal: r.captured_local,
+      bytes: r.bytes,
+      copies: r.copies,
+      offsiteCopies: r.offsite,
+    }));
+  }
+
+  /** Every delivery row, optionally for some sinks, with its items: what `verify` re-checks. */
+  *deliveries(filter: { sinkKeys?: string[] } = {}): Generator<DeliveryRow & { sourceKey: string; assetId: string }> {
+    const where = filter.sinkKeys ? `WHERE d.sink_key IN (${filter.sinkKeys.map(() => '?').join(',') || "''"})` : '';
+    const s = this.db.prepare(
+      `SELECT d.*, a.source_key, a.asset_id FROM deliveries d JOIN assets a ON a.asset_key = d.asset_key ${where} ORDER BY d.sink_key, d.id`,
+    );
+    for (const r of s.iterate(...(filter.sinkKeys ?? [])) as Iterable<any>) yield { ...toDeliveryRow(r), sourceKey: r.source_key, assetId: r.asset_id };
   }
 
   /** Resumable-upload state for one delivery, persisted immediately (survives kill -9). */

@@ -1,0 +1,179 @@
+import {
+  type Asset,
+  assetKeyOf,
+  type Ledger,
+  type LoadedConfig,
+  type Logger,
+  type PluginHost,
+  silentLogger,
+  wrapPluginError,
+} from '@keepsake/core';
+import { openConfiguredSinks } from './configured-sinks.js';
+
+export interface PruneSummary {
+  count: number;
+  bytes: number;
+  oldest: string | null;
+  newest: string | null;
+}
+
+export interface PruneCandidate {
+  assetId: string;
+  capturedAt: string | null;
+  bytes: number;
+  names: string[];
+}
+
+export interface PruneReport {
+  /** `deleted`: deletions ran; `dry-run`/`cancelled`: nothing deleted; `list-only`: the source cannot delete safely. */
+  mode: 'deleted' | 'dry-run' | 'list-only' | 'cancelled';
+  /** Why the source cannot delete, and what to do instead (list-only). */
+  note?: string;
+  safe: PruneSummary;
+  candidates: PruneCandidate[];
+  kept: { assetId: string; reason: string }[];
+  deleted: number;
+  deletedBytes: number;
+  failed: { assetId: string; error: string }[];
+}
+
+export interface PruneOptions {
+  ledger: Ledger;
+  host: PluginHost;
+  config: LoadedConfig;
+  pipeline: string;
+  /** Verified copies every resource needs (default 2). */
+  minCopies?: number;
+  requireOffsite?: boolean;
+  /** Only assets captured before this local wall time (see parseOlderThan). */
+  capturedBefore?: string;
+  dryRun?: boolean;
+  /** Asked once with the summary before anything is deleted; false cancels. Absent = yes. */
+  confirm?(summary: PruneSummary, candidates: PruneCandidate[]): Promise<boolean>;
+  signal: AbortSignal;
+  logger?: Logger;
+}
+
+interface Copy {
+  sinkKey: string;
+  deliveryId: number;
+  location: string;
+}
+
+/**
+ * Frees space on the source only where it is safe: every resource of an asset (the still, the
+ * Live Photo video, edited renders, .AAE) must have ≥ N verified copies (one off-site if asked),
+ * and each copy is re-checked right before the asset is deleted. Sources that cannot delete safely
+ * (an iPhone over AFC, an iTunes backup) get the list of what is safe to delete by hand instead.
+ */
+export async function prune(o: PruneOptions): Promise<PruneReport> {
+  const logger = o.logger ?? silentLogger;
+  const minCopies = o.minCopies ?? 2;
+  const p = o.config.config.pipelines[o.pipeline]!;
+  const source = await o.host.createSource(p.source, `pipelines.${o.pipeline}.source`, { configDir: o.config.dir, pipeline: o.pipeline, signal: o.signal, logger });
+  const opened = await openConfiguredSinks(o.host, o.config, { signal: o.signal, logger });
+  const offsite = new Map(o.ledger.sinks().map((s) => [s.sinkKey, s.offsite]));
+  const report: PruneReport = {
+    mode: 'dry-run',
+    safe: { count: 0, bytes: 0, oldest: null, newest: null },
+    candidates: [],
+    kept: [],
+    deleted: 0,
+    deletedBytes: 0,
+    failed: [],
+  };
+  const plan: { asset: Asset; assetKey: string; copies: Copy[][] }[] = [];
+  const enough = (copiesPerResource: Copy[][]) =>
+    copiesPerResource.every((copies) => {
+      const sinks = new Set(copies.map((c) => c.sinkKey));
+      return sinks.size >= minCopies && (!o.requireOffsite || [...sinks].some((k) => offsite.get(k)));
+    });
+  try {
+    for await (const asset of source.scan({ signal: o.signal, logger, reportTotals: () => {} })) {
+      const assetKey = assetKeyOf(source.key, asset);
+      if (o.capturedBefore && !(asset.capturedAt && asset.capturedAt.local < o.capturedBefore)) {
+        if (!asset.capturedAt) report.kept.push({ assetId: asset.id, reason: 'no capture date, so --older-than cannot apply' });
+        continue;
+      }
+      const copies: Copy[][] = [];
+      let reason: string | undefined;
+      for (const r of asset.resources) {
+        const sha = o.ledger.cachedHash(source.key, r.key, r.size, r.mtimeMs);
+        if (!sha) {
+          reason = `${r.name} has not been backed up (or changed since)`;
+          break;
+        }
+        const c = o.ledger.verifiedCopiesOf(sha);
+        const sinks = new Set(c.map((x) => x.sinkKey));
+        if (sinks.size < minCopies) {
+          reason = `${r.name} has ${sinks.size} verified ${sinks.size === 1 ? 'copy' : 'copies'}, needs ${minCopies}`;
+          break;
+        }
+        if (o.requireOffsite && ![...sinks].some((k) => offsite.get(k))) {
+          reason = `${r.name} has no off-site copy`;
+          break;
+        }
+        copies.push(c);
+      }
+      if (reason) {
+        report.kept.push({ assetId: asset.id, reason });
+        continue;
+      }
+      plan.push({ asset, assetKey, copies });
+      const bytes = asset.resources.reduce((n, r) => n + (r.size ?? 0), 0);
+      const at = asset.capturedAt?.local ?? null;
+      report.candidates.push({ assetId: asset.id, capturedAt: at, bytes, names: asset.resources.map((r) => r.name) });
+      report.safe.count++;
+      report.safe.bytes += bytes;
+      if (at && (!report.safe.oldest || at < report.safe.oldest)) report.safe.oldest = at;
+      if (at && (!report.safe.newest || at > report.safe.newest)) report.safe.newest = at;
+    }
+
+    if (!source.capabilities.canDelete || !source.delete) {
+      report.mode = 'list-only';
+      report.note =
+        source.capabilities.deleteNote ??
+        'This source cannot delete items, so nothing was deleted. The list shows what is safe to delete by hand.';
+      return report;
+    }
+    if (o.dryRun || plan.length === 0) return report;
+    if (o.confirm && !(await o.confirm(report.safe, report.candidates))) {
+      report.mode = 'cancelled';
+      return report;
+    }
+    report.mode = 'deleted';
+    for (const { asset, assetKey, copies } of plan) {
+      if (o.signal.aborted) break;
+      // re-check every copy right now (a fresh hash where the sink can), then count again
+      const fresh: Copy[][] = [];
+      for (const perResource of copies) {
+        const ok: Copy[] = [];
+        for (const c of perResource) {
+          const sink = opened.sinks.get(c.sinkKey)?.sink;
+          const item = o.ledger.deliveryItems(c.deliveryId).find((i) => i.location === c.location);
+          if (!sink?.verify || !item) continue;
+          const r = await sink.verify(item, { signal: o.signal, logger }).catch(() => ({ status: 'error' as const }));
+          if (r.status === 'ok') ok.push(c);
+          else if (r.status === 'missing' || r.status === 'corrupt') o.ledger.markDeliveryBroken(c.deliveryId, item.resourceKey, r.status);
+        }
+        fresh.push(ok);
+      }
+      if (!enough(fresh)) {
+        report.kept.push({ assetId: asset.id, reason: 're-check before deleting found fewer good copies than required' });
+        continue;
+      }
+      try {
+        await source.delete(asset, { signal: o.signal, logger });
+        o.ledger.markDeleted(assetKey, null);
+        report.deleted++;
+        report.deletedBytes += asset.resources.reduce((n, r) => n + (r.size ?? 0), 0);
+      } catch (err) {
+        report.failed.push({ assetId: asset.id, error: wrapPluginError(err, { stage: 'delete', assetId: asset.id }).describe() });
+      }
+    }
+    return report;
+  } finally {
+    await opened.close();
+    await source.close?.().catch(() => {});
+  }
+}
