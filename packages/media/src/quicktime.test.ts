@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { withFixture } from './fixtures.test-helper.js';
+import { readFile } from 'node:fs/promises';
+import { fixture, withFixture } from './fixtures.test-helper.js';
 import { parseIso6709, readQuickTimeMetadata } from './quicktime.js';
 import { randomAccessFromBytes } from './random-access.js';
 
@@ -31,6 +32,13 @@ describe('readQuickTimeMetadata', () => {
     expect(q.stillImageTimeUs).toBeUndefined();
     expect(q.tracks[3]?.metadataKeys).toEqual(['com.apple.quicktime.video-orientation']);
     expect(parseIso6709(String(q.keys['com.apple.quicktime.location.ISO6709']))).toEqual({ latitude: 27.1281, longitude: 100.2508, altitude: 0 });
+  });
+
+  it('junk appended after moov does not hide the metadata', async () => {
+    const original = new Uint8Array(await readFile(fixture('video/meta.mov')));
+    const junk = new Uint8Array(64).fill(0xee);
+    const q = await readQuickTimeMetadata(randomAccessFromBytes(new Uint8Array([...original, ...junk])));
+    expect(q.creationDate).toBe('2019-02-12T15:27:12+08:00');
   });
 
   it('a file without moov is MEDIA_MALFORMED', async () => {

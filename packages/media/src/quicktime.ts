@@ -1,5 +1,5 @@
 import { type ByteReader, decodeLatin1, decodeUtf8, startsWithAscii } from './byte-reader.js';
-import { type Box, bodyOf, childBoxes, readBody, topLevelBoxes } from './isobmff.js';
+import { type Box, bodyOf, childBoxes, readBody, walkBoxes } from './isobmff.js';
 import { malformed } from './malformed.js';
 import { MAX_METADATA_READ, type RandomAccess } from './random-access.js';
 
@@ -45,9 +45,7 @@ export interface QuickTimeMetadata {
 
 /** Finds `moov` by walking top-level headers only (never reads `mdat`). */
 export async function readQuickTimeMetadata(ra: RandomAccess): Promise<QuickTimeMetadata> {
-  const top = await topLevelBoxes(ra);
-  const moovBox = top.find((b) => b.type === 'moov');
-  if (!moovBox) throw malformed('QuickTime/MP4 file has no moov box', 0);
+  const moovBox = await findMoov(ra);
   const moov = await readBody(ra, moovBox, MAX_METADATA_READ);
   const out: QuickTimeMetadata = { keys: {}, tracks: [] };
   let movieTimescale = 0;
@@ -75,6 +73,21 @@ export async function readQuickTimeMetadata(ra: RandomAccess): Promise<QuickTime
     if (t !== undefined) out.stillImageTimeUs = Math.round(t * 1_000_000);
   }
   return out;
+}
+
+/**
+ * Walks top-level headers to `moov`. Damage after a complete `moov` (junk appended by an editor
+ * or a vendor trailer) does not matter for metadata; damage before it does.
+ */
+async function findMoov(ra: RandomAccess): Promise<Box> {
+  let moov: Box | undefined;
+  try {
+    for await (const box of walkBoxes(ra, 0, ra.size)) if (box.type === 'moov') moov ??= box;
+  } catch (err) {
+    if (!moov) throw err;
+  }
+  if (!moov) throw malformed('QuickTime/MP4 file has no moov box', 0);
+  return moov;
 }
 
 function qtTime(v: number): number | undefined {
