@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,7 +24,7 @@ const { writeStreamAtomic } = await import(CORE);
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 3);
-const WORK = fileURLToPath(new URL('../.work/itunes/', import.meta.url));
+const WORK = process.env.BENCH_DIR ?? fileURLToPath(new URL('../.work/itunes/', import.meta.url));
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 
@@ -57,39 +57,56 @@ const sha256File = async (p: string) => {
   return h.digest('hex');
 };
 
-function runOpenssl(out: string): number {
+interface Timing {
+  wallMs: number;
+  /** user + system CPU time, all threads. */
+  cpuMs: number;
+}
+
+/** openssl under GNU time, which reports the child's user+system CPU seconds on stderr. */
+function runOpenssl(out: string): Timing {
   const t = process.hrtime.bigint();
-  const r = spawnSync('openssl', ['enc', '-d', '-aes-256-cbc', '-K', key.toString('hex'), '-iv', '00'.repeat(16), '-in', cipherPath, '-out', out]);
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', 'openssl', 'enc', '-d', '-aes-256-cbc', '-K', key.toString('hex'), '-iv', '00'.repeat(16), '-in', cipherPath, '-out', out]);
+  const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return ms;
+  const [user, sys] = r.stderr.toString().trim().split('\n').pop()!.split(' ').map(Number);
+  return { wallMs, cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000 };
+}
+
+/** Wall and process CPU time of an in-process run (process.cpuUsage covers the thread pool too). */
+async function timed(fn: () => Promise<void>): Promise<Timing> {
+  const c = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  await fn();
+  const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
+  const d = process.cpuUsage(c);
+  return { wallMs, cpuMs: (d.user + d.system) / 1000 };
 }
 
 /** Decrypt and write with a plain write loop (what openssl does: no hashing, no temp file). */
-async function runKeepsake(out: string): Promise<number> {
-  const t = process.hrtime.bigint();
-  const fh = await open(out, 'w');
-  try {
-    for await (const chunk of openBackupContent({ path: cipherPath, size: SIZE, key, label: 'bench' }) as AsyncIterable<Uint8Array>) {
-      let off = 0;
-      while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+async function runKeepsake(out: string): Promise<Timing> {
+  return timed(async () => {
+    const fh = await open(out, 'w');
+    try {
+      for await (const chunk of openBackupContent({ path: cipherPath, size: SIZE, key, label: 'bench' }) as AsyncIterable<Uint8Array>) {
+        let off = 0;
+        while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+      }
+    } finally {
+      await fh.close();
     }
-  } finally {
-    await fh.close();
-  }
-  return Number(process.hrtime.bigint() - t) / 1e6;
+  });
 }
 
 /** The same read through a folder sink's write path (atomic temp file + in-stream SHA-256, no fsync). */
-async function runKeepsakeSink(out: string): Promise<number> {
-  const t = process.hrtime.bigint();
-  const r = await writeStreamAtomic(out, openBackupContent({ path: cipherPath, size: SIZE, key, label: 'bench' }), { durable: false });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.hashes.sha256 !== expected) throw new Error('sink hash mismatch');
-  return ms;
+async function runKeepsakeSink(out: string): Promise<Timing> {
+  return timed(async () => {
+    const r = await writeStreamAtomic(out, openBackupContent({ path: cipherPath, size: SIZE, key, label: 'bench' }), { durable: false });
+    if (r.hashes.sha256 !== expected) throw new Error('sink hash mismatch');
+  });
 }
 
-const results: Record<string, number[]> = { openssl: [], keepsake: [], 'keepsake+sha256 sink': [] };
+const results: Record<string, Timing[]> = { openssl: [], keepsake: [], 'keepsake+sha256 sink': [] };
 for (let i = 0; i < ROUNDS; i++) {
   // Alternate so page-cache warmth and thermal drift hit every contender alike.
   for (const [name, fn] of [
@@ -106,12 +123,17 @@ for (let i = 0; i < ROUNDS; i++) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const mbps = (ms: number) => SIZE / 1024 / 1024 / (ms / 1000);
-const ref = median(results.openssl as number[]);
-console.log(`# itunes-backup decrypt+copy, ${(SIZE / 1024 ** 3).toFixed(2)} GiB plaintext (${cipherBytes} bytes ciphertext), ${ROUNDS} rounds, median`);
-console.log(`# ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, node ${process.version}, ${spawnSync('openssl', ['version']).stdout.toString().trim()}`);
+const mibps = (ms: number) => SIZE / 1024 / 1024 / (ms / 1000);
+const refWall = median((results.openssl as Timing[]).map((t) => t.wallMs));
+const refCpu = median((results.openssl as Timing[]).map((t) => t.cpuMs));
+console.log(`# itunes-backup decrypt+copy, ${(SIZE / 1024 ** 3).toFixed(2)} GiB plaintext (${cipherBytes} bytes ciphertext), ${ROUNDS} rounds, medians, work dir ${WORK}`);
+console.log(`# ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}, ${spawnSync('openssl', ['version']).stdout.toString().trim()}`);
+console.log('# ratio > 1 means faster than openssl; "per CPU-s" divides bytes by user+system CPU time (robust on a busy machine)');
 for (const [name, xs] of Object.entries(results)) {
-  const m = median(xs);
-  console.log(`${name.padEnd(22)} ${(m / 1000).toFixed(2)} s  ${mbps(m).toFixed(0)} MiB/s  ${(ref / m).toFixed(2)}x openssl  (runs: ${xs.map((x) => (x / 1000).toFixed(2)).join(', ')} s)`);
+  const wall = median(xs.map((t) => t.wallMs));
+  const cpu = median(xs.map((t) => t.cpuMs));
+  console.log(
+    `${name.padEnd(22)} wall ${(wall / 1000).toFixed(2)} s ${mibps(wall).toFixed(0).padStart(5)} MiB/s ${(refWall / wall).toFixed(2)}x | cpu ${(cpu / 1000).toFixed(2)} s ${mibps(cpu).toFixed(0).padStart(5)} MiB/CPU-s ${(refCpu / cpu).toFixed(2)}x | walls ${xs.map((t) => (t.wallMs / 1000).toFixed(2)).join(', ')}`,
+  );
 }
 rmSync(WORK, { recursive: true, force: true });

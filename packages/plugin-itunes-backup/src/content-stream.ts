@@ -1,5 +1,6 @@
 import { createDecipheriv } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { abortError, KeepsakeError } from '@keepsake/core';
 import { backupError } from './errors.js';
 
@@ -70,11 +71,29 @@ export async function* openContent(options: ContentStreamOptions): AsyncGenerato
   const decipher = createDecipheriv('aes-256-cbc', key, iv);
   decipher.setAutoPadding(false);
   let skip = offset - firstBlock * BLOCK;
-  const stream = createReadStream(path, { start: firstBlock * BLOCK, highWaterMark: CHUNK, signal });
+  let fh: FileHandle;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (remaining === 0) break;
-      let plain = decipher.update(chunk);
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw mapReadError(err, path, label, signal);
+  }
+  // Two ciphertext buffers, reused: the next read runs while this chunk is decrypted and consumed.
+  // Reuse is safe because what is yielded is the decipher's own fresh output, never these buffers.
+  const buffers: Buffer[] = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let which = 0;
+  let position = firstBlock * BLOCK;
+  let pending: Promise<{ bytesRead: number }> | undefined = fh.read(buffers[0] as Buffer, 0, CHUNK, position);
+  try {
+    while (remaining > 0) {
+      const { bytesRead } = await (pending as Promise<{ bytesRead: number }>);
+      pending = undefined;
+      if (signal?.aborted) throw abortError(signal.reason);
+      if (bytesRead === 0) break;
+      const cipher = (buffers[which] as Buffer).subarray(0, bytesRead);
+      position += bytesRead;
+      which ^= 1;
+      pending = fh.read(buffers[which] as Buffer, 0, CHUNK, position);
+      let plain = decipher.update(cipher);
       if (skip > 0) {
         const n = Math.min(skip, plain.byteLength);
         plain = plain.subarray(n);
@@ -87,7 +106,8 @@ export async function* openContent(options: ContentStreamOptions): AsyncGenerato
   } catch (err) {
     throw mapReadError(err, path, label, signal);
   } finally {
-    stream.destroy();
+    await pending?.catch(() => {});
+    await fh.close();
   }
   if (remaining !== 0) throw truncated(size - remaining);
 }
