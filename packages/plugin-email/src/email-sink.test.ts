@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Asset, isKeepsakeError, type KeepsakeError, silentLogger } from '@keepsake/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmailSink } from './email-sink.js';
@@ -193,5 +196,28 @@ describe('EmailSink against a local SMTP server (SIZE + AUTH)', () => {
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
     await sink.flush();
     expect(server.messages).toHaveLength(0);
+  });
+});
+
+describe('EmailSink TLS settings', () => {
+  it('requireTLS (the default) refuses a server that offers no STARTTLS: EMAIL_TLS_FAILED, fatal, nothing sent', async () => {
+    const server = await smtp({ size: 5_000_000 });
+    const [r] = await putAll(sinkFor(server.port, { requireTLS: true }), [photoAsset('IMG_TLS', 1000)]);
+    expect(!r!.ok && [r!.e.code, r!.e.classification]).toEqual(['EMAIL_TLS_FAILED', 'fatal']);
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it('implicit TLS refuses a certificate it cannot verify: EMAIL_TLS_FAILED, fatal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ks-email-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {
+      stdio: 'ignore',
+    });
+    const server = new SMTPServer({ secure: true, key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), logger: false, disableReverseLookup: true, authOptional: true });
+    server.on('error', () => {}); // the client hanging up on a bad certificate is what this test expects
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.server.address() as AddressInfo).port;
+    const [r] = await putAll(sinkFor(port, { secure: true }), [photoAsset('IMG_TLS2', 1000)]);
+    expect(!r!.ok && [r!.e.code, r!.e.classification]).toEqual(['EMAIL_TLS_FAILED', 'fatal']);
   });
 });

@@ -13,6 +13,9 @@ interface SmtpFailure {
 /** Connection-level failures and read errors mid-message: nothing was accepted, so sending again is safe. */
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EDNS', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ESTREAM']);
 
+/** Node's TLS verification failures: a wrong or self-signed certificate does not fix itself on retry. */
+const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/;
+
 /** The server's 552: the message is larger than it takes (RFC 1870), or the mailbox is over its storage allocation. */
 export function isSizeRejection(err: unknown): boolean {
   return (err as SmtpFailure | undefined)?.responseCode === 552;
@@ -43,7 +46,7 @@ export function mapSmtpError(err: unknown, where: string): KeepsakeError {
       hint: 'Check the `from` and `to` options; many servers only let you send as your own address.',
     });
   }
-  if (e.code === 'EREQUIRETLS' || e.code === 'ETLS' || /STARTTLS/i.test(e.message ?? '')) {
+  if (e.code === 'EREQUIRETLS' || e.code === 'ETLS' || (e.code && CERT_CODES.test(e.code)) || /STARTTLS|certificate/i.test(e.message ?? '')) {
     return new KeepsakeError('EMAIL_TLS_FAILED', `TLS with the SMTP server failed: ${e.message ?? String(err)}`, {
       cause: err,
       location: where,

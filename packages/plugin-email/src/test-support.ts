@@ -56,6 +56,7 @@ export async function startTestSmtp(opts: { size: number; hideSize?: boolean; us
       });
     },
   });
+  server.on('error', () => {}); // clients dropping connections on purpose (tests) are not failures
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
