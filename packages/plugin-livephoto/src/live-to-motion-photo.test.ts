@@ -71,6 +71,8 @@ describe('live-to-motion-photo', () => {
     const mov = ffprobeJson(TRAIN_MOV);
     expect(Number(probe.streams.find((s) => s.codec_type === 'video')!.duration)).toBeCloseTo(Number(mov.streams[0]!.duration), 2);
     expect(Number(probe.format.duration)).toBeGreaterThan(1.2);
+    // The MP4's video starts at 0, so the 480000 µs timestamp means the same frame in the MP4 as in the MOV.
+    expect(Number(probe.streams.find((s) => s.codec_type === 'video')!.start_time)).toBe(0);
     // ffmpeg decodes every frame of it without error.
     execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', videoPath, '-f', 'null', '-']);
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,15 +68,20 @@ describe('mov-to-mp4', () => {
     expect(out.history).toBeUndefined();
   });
 
-  it('transcodes to H.264 when asked', async () => {
+  it('transcodes to H.264 + AAC when asked, keeping the metadata', async () => {
     const c = ctx();
+    // A small clip so the encode stays quick; metadata as an iPhone writes it.
+    const mov = join(c.tempDir, 'small.mov');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30:duration=1', '-f', 'lavfi', '-i', 'sine=duration=1', '-c:v', 'mpeg4', '-c:a', 'pcm_s16le', '-movflags', 'use_metadata_tags', '-metadata', `com.apple.quicktime.content.identifier=${TRAIN_CONTENT_ID}`, '-metadata', 'creation_time=2024-05-01T12:00:00Z', '-f', 'mov', mov]);
     const t = createMovToMp4(ffmpeg, { keep: 'converted', mode: 'transcode', crf: 30 });
-    const out = await t.apply({ id: 'v', kind: 'video', resources: [fileResource(TRAIN_MOV, 'original', 'IMG_0001.MOV')] }, c);
+    const out = await t.apply({ id: 'v', kind: 'video', resources: [fileResource(mov, 'original', 'IMG_0002.MOV')] }, c);
     const path = join(c.tempDir, 'transcoded.mp4');
     writeFileSync(path, await collect(out.resources[0]!.open()));
     const probe = ffprobeJson(path);
     expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`)).toEqual(['video:h264', 'audio:aac']);
     expect(probe.format.tags?.['com.apple.quicktime.content.identifier']).toBe(TRAIN_CONTENT_ID);
+    expect(probe.format.tags?.creation_time).toMatch(/^2024-05-01T12:00:00/);
+    expect(probe.format.tags?.creation_time).toBe(ffprobeJson(mov).format.tags?.creation_time);
   });
 
   it('leaves assets without QuickTime resources alone and encodes options in the version', async () => {

@@ -39,7 +39,7 @@ export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer
 }
 
 /** ffprobe as the independent reader (Debian ffmpeg ships it). */
-export function ffprobeJson(path: string): { format: { duration: string; tags?: Record<string, string> }; streams: { codec_type: string; codec_name: string; duration?: string; start_time?: string }[] } {
+export function ffprobeJson(path: string): { format: { duration: string; tags?: Record<string, string> }; streams: { codec_type: string; codec_name: string; codec_tag_string?: string; duration?: string; start_time?: string }[] } {
   return JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { encoding: 'utf8' }));
 }
 
