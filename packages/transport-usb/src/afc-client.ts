@@ -73,15 +73,25 @@ export class AfcClient {
     this.reader.stream.destroy();
   }
 
-  async readDir(path: string): Promise<string[]> {
+  /**
+   * Names in a directory, without `.` and `..`. A name that is not a safe single path component
+   * (`../x`, `a/b`) throws NAME_UNSAFE, or is skipped and passed to `onUnsafe` when given.
+   */
+  async readDir(path: string, onUnsafe?: (error: KeepsakeError) => void): Promise<string[]> {
     const reply = await this.request(AfcOp.READ_DIR, cString(path), undefined, MAX_REPLY, `listing ${path}`);
-    const names = splitNulList(reply).filter((n) => n !== '.' && n !== '..');
-    for (const n of names) {
-      if (!isSafeDeviceName(n))
-        throw new KeepsakeError('NAME_UNSAFE', `The iPhone listed an unsafe name ${JSON.stringify(n)} in ${path}`, {
-          location: path,
-          hint: 'keepsake refuses names with path separators, NUL or "..". Report this device/iOS version.',
-        });
+    const names: string[] = [];
+    for (const n of splitNulList(reply)) {
+      if (n === '.' || n === '..') continue;
+      if (isSafeDeviceName(n)) {
+        names.push(n);
+        continue;
+      }
+      const err = new KeepsakeError('NAME_UNSAFE', `The iPhone listed an unsafe name ${JSON.stringify(n)} in ${path}`, {
+        location: path,
+        hint: 'keepsake refuses names with path separators, NUL or "..". The file is skipped; report this device/iOS version.',
+      });
+      if (!onUnsafe) throw err;
+      onUnsafe(err);
     }
     return names;
   }

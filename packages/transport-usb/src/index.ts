@@ -3,6 +3,32 @@
  * source and the `devices` command.
  * @packageDocumentation
  */
+import { definePlugin } from '@keepsake/core';
+import { devicesCommand } from './devices-command.js';
+import { createIphoneSource } from './iphone-source.js';
+
+export interface IphoneSourceConfig {
+  udid?: string;
+  name?: string;
+  trustTimeoutSeconds?: number;
+  readTimeoutSeconds?: number;
+}
+
+export default definePlugin({
+  activate(ctx) {
+    ctx.sources.register('iphone', {
+      create: (options: IphoneSourceConfig, fctx) =>
+        createIphoneSource({ ...options, env: fctx.env, logger: fctx.logger, signal: fctx.signal }),
+    });
+    ctx.commands.register('devices', devicesCommand);
+  },
+});
+
+export { AfcConnection } from './afc-connection.js';
+export { type DeviceSelector, listUsbDevices, readDeviceName, selectDevice } from './device-select.js';
+export { type DeviceSummary, devicesCommand, listDeviceSummaries } from './devices-command.js';
+export { createIphoneSource, IphoneSource, type IphoneSourceOptions } from './iphone-source.js';
+export { modelName } from './models.js';
 export { AfcClient, AFC_SERVICE, DEFAULT_AFC_CHUNK, isSafeDeviceName, type AfcFileInfo, type AfcReadOptions } from './afc-client.js';
 export * from './afc-protocol.js';
 export * from './device-session.js';

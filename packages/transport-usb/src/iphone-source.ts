@@ -1,0 +1,207 @@
+/**
+ * The `iphone` source: the camera roll under /DCIM read over AFC, grouped into captures (Live
+ * Photo pairs, IMG_E edits, AAE sidecars) with capture dates from the files' own metadata.
+ * Read-only: deleting over AFC leaves the Photos library stale (product-facts §1), so no `delete`.
+ */
+import {
+  type Asset,
+  type Diagnostic,
+  isImageType,
+  isKeepsakeError,
+  isVideoType,
+  KeepsakeError,
+  type Logger,
+  mediaTypeOf,
+  type OpenOptions,
+  type Resource,
+  type ScanContext,
+  type Source,
+  type SourceCapabilities,
+  splitName,
+  throwIfAborted,
+} from '@keepsake/core';
+import { type CameraRollFile, captureDateFrom, groupCameraRoll, MAX_METADATA_READ, type MediaInfo, type RandomAccess, readMediaInfo } from '@keepsake/media';
+import type { AfcClient } from './afc-client.js';
+import { AfcConnection } from './afc-connection.js';
+import type { SessionOptions } from './device-session.js';
+import { selectDevice } from './device-select.js';
+import { UsbmuxClient } from './usbmux-client.js';
+
+export interface IphoneSourceOptions {
+  udid?: string;
+  name?: string;
+  /** How long to wait for "Trust This Computer?" to be answered. */
+  trustTimeoutSeconds?: number;
+  /** Per-read timeout for every device reply. */
+  readTimeoutSeconds?: number;
+  env?: NodeJS.ProcessEnv;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+interface PhoneFile extends CameraRollFile {
+  /** AFC path (`/DCIM/100APPLE/IMG_0001.HEIC`). */
+  afcPath: string;
+}
+
+const DCIM = '/DCIM';
+
+/** Random access for metadata parsers, on one AFC file handle (seek + read per range). */
+async function afcRandomAccess(afc: AfcClient, path: string, size: number): Promise<RandomAccess & { close(): Promise<void> }> {
+  const handle = await afc.open(path);
+  return {
+    size,
+    async read(offset, length) {
+      if (length > MAX_METADATA_READ) throw new KeepsakeError('TOO_LARGE', `Refusing a ${length}-byte metadata read of ${path}`);
+      const end = Math.min(size, offset + length);
+      if (end <= offset) return new Uint8Array(0);
+      await afc.seek(handle, offset);
+      const parts: Uint8Array[] = [];
+      let got = 0;
+      while (got < end - offset) {
+        const chunk = await afc.read(handle, end - offset - got);
+        if (chunk.length === 0) break;
+        parts.push(chunk);
+        got += chunk.length;
+      }
+      return parts.length === 1 ? (parts[0] as Uint8Array) : new Uint8Array(Buffer.concat(parts));
+    },
+    close: () => afc.closeFile(handle).catch(() => undefined),
+  };
+}
+
+export class IphoneSource implements Source {
+  readonly key: string;
+  readonly capabilities: SourceCapabilities = { expensiveReads: true, canDelete: false };
+
+  constructor(private readonly connection: AfcConnection) {
+    this.key = `iphone:${connection.udid}`;
+  }
+
+  async *scan(ctx: ScanContext): AsyncIterable<Asset> {
+    const afc = await this.connection.get();
+    const files = await this.listCameraRoll(afc, ctx);
+    const groups = groupCameraRoll(files);
+    ctx.reportTotals({ assets: groups.length, bytes: files.reduce((n, f) => n + f.size, 0) });
+    const usedIds = new Set<string>();
+    for (const group of groups) {
+      throwIfAborted(ctx.signal);
+      const diagnostics: Diagnostic[] = [...group.diagnostics];
+      const resources: Resource[] = group.members.map(({ file, role }) => ({
+        role,
+        name: file.name,
+        key: file.path,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        mediaType: mediaTypeOf(file.name),
+        open: (options?: OpenOptions) => this.open(file, options),
+      }));
+      const primary = (group.members[0] as (typeof group.members)[0]).file;
+      let id = splitName(primary.path).base;
+      if (usedIds.has(id)) id = primary.path;
+      usedIds.add(id);
+      const info = await this.metadata(primary, diagnostics, ctx.signal);
+      let capturedAt = captureDateFrom(info, { name: primary.name, mtimeMs: primary.mtimeMs });
+      let contentIdentifier = info?.contentIdentifier;
+      const motion = group.members.find((m) => m.role === 'motion')?.file;
+      if (motion && (!contentIdentifier || capturedAt?.source === 'mtime' || capturedAt?.source === 'filename')) {
+        const partner = await this.metadata(motion, diagnostics, ctx.signal);
+        const partnerDate = captureDateFrom(partner, { name: '' });
+        if (partnerDate && (capturedAt?.source === 'mtime' || capturedAt?.source === 'filename' || !capturedAt)) capturedAt = { ...partnerDate, source: 'partner' };
+        contentIdentifier ??= partner?.contentIdentifier;
+      }
+      const asset: Asset = { id, kind: group.kind, resources };
+      if (capturedAt) asset.capturedAt = capturedAt;
+      if (contentIdentifier) asset.contentIdentifier = contentIdentifier;
+      if (diagnostics.length > 0) asset.diagnostics = diagnostics;
+      yield asset;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.close();
+  }
+
+  /** Every regular file under /DCIM/<folder>/, skipping hidden folders (.MISC). */
+  private async listCameraRoll(afc: AfcClient, ctx: ScanContext): Promise<PhoneFile[]> {
+    const warnUnsafe = (err: KeepsakeError) => ctx.logger.warn(err.describe());
+    let folders: string[];
+    try {
+      folders = await afc.readDir(DCIM, warnUnsafe);
+    } catch (err) {
+      if (isKeepsakeError(err) && err.code === 'SOURCE_ITEM_VANISHED') {
+        ctx.logger.warn('The iPhone has no DCIM folder (no photos taken with its camera yet?)');
+        return [];
+      }
+      throw err;
+    }
+    const files: PhoneFile[] = [];
+    for (const folder of folders.sort()) {
+      if (folder.startsWith('.')) continue;
+      throwIfAborted(ctx.signal);
+      const folderPath = `${DCIM}/${folder}`;
+      const info = await afc.getFileInfo(folderPath);
+      if (info.type !== 'directory') continue;
+      for (const name of (await afc.readDir(folderPath, warnUnsafe)).sort()) {
+        if (name.startsWith('.')) continue;
+        const afcPath = `${folderPath}/${name}`;
+        try {
+          const st = await afc.getFileInfo(afcPath);
+          if (st.type !== 'file') continue;
+          files.push({ path: `DCIM/${folder}/${name}`, name, size: st.size, mtimeMs: st.mtimeMs, afcPath });
+        } catch (err) {
+          // Deleted on the phone while we listed: skip it, the rest of the roll is fine.
+          if (isKeepsakeError(err) && err.code === 'SOURCE_ITEM_VANISHED') continue;
+          throw err;
+        }
+      }
+    }
+    return files;
+  }
+
+  /** Metadata of one image/video; damaged or unreadable metadata becomes a warning, never a failed scan. */
+  private async metadata(file: PhoneFile, diagnostics: Diagnostic[], signal: AbortSignal): Promise<MediaInfo | undefined> {
+    const type = mediaTypeOf(file.name);
+    if (file.size === 0 || !(isImageType(type) || isVideoType(type))) return undefined;
+    throwIfAborted(signal);
+    let ra: Awaited<ReturnType<typeof afcRandomAccess>> | undefined;
+    try {
+      ra = await afcRandomAccess(await this.connection.get(), file.afcPath, file.size);
+      return await readMediaInfo(ra);
+    } catch (err) {
+      const why = isKeepsakeError(err) ? err.message : String(err);
+      diagnostics.push({ level: 'warning', source: 'iphone:metadata', message: `${file.path}: ${why}; the file is copied as it is` });
+      return undefined;
+    } finally {
+      await ra?.close();
+    }
+  }
+
+  private async *open(file: PhoneFile, options: OpenOptions = {}): AsyncGenerator<Uint8Array> {
+    try {
+      const afc = await this.connection.get();
+      yield* afc.readFile(file.afcPath, { offset: options.offset ?? 0, signal: options.signal, expectedSize: file.size });
+    } catch (err) {
+      if (isKeepsakeError(err)) throw err.withContext({ resource: file.path, location: file.afcPath });
+      throw err;
+    }
+  }
+}
+
+export async function createIphoneSource(options: IphoneSourceOptions): Promise<IphoneSource> {
+  const timeoutMs = (options.readTimeoutSeconds ?? 30) * 1000;
+  const usbmux = new UsbmuxClient({ env: options.env, timeoutMs });
+  const device = await selectDevice(usbmux, { udid: options.udid, name: options.name }, timeoutMs);
+  const session: SessionOptions = {
+    timeoutMs,
+    trust: {
+      timeoutMs: (options.trustTimeoutSeconds ?? 120) * 1000,
+      signal: options.signal,
+      onProgress: (message) => options.logger.info(message, { device: device.udid }),
+    },
+  };
+  const connection = new AfcConnection(usbmux, device, session);
+  // Connect (and pair, if needed) now, so trust problems surface before the run starts.
+  await connection.get();
+  return new IphoneSource(connection);
+}
