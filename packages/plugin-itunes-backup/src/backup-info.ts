@@ -95,7 +95,8 @@ export async function findBackups(roots: string[], onSkip?: (dir: string, err: u
     try {
       entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     } catch (err) {
-      onSkip?.(root, err);
+      // A standard folder that does not exist just means no backups there.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onSkip?.(root, err);
       continue;
     }
     for (const name of entries.sort()) {
@@ -112,14 +113,16 @@ export async function findBackups(roots: string[], onSkip?: (dir: string, err: u
 }
 
 /** Picks the backup to read: the one of `udid`, else the only one; newest first among copies of one device. */
-export function selectBackup(backups: BackupInfo[], udid: string | undefined, searched: string[]): BackupInfo {
+export function selectBackup(backups: BackupInfo[], udid: string | undefined, searched: string[], denied = false): BackupInfo {
   const wanted = udid?.toLowerCase();
   const matches = wanted ? backups.filter((b) => b.udid === wanted || basename(b.dir).toLowerCase().startsWith(wanted)) : backups;
   if (matches.length === 0) {
     throw backupError('BACKUP_NOT_FOUND', udid ? `No backup of device ${udid} found` : 'No iPhone backup found', {
       location: searched.join(', ') || '(no standard backup folder on this OS)',
       classification: 'fatal',
-      hint: 'Run `keepsake backups` to see what is there, or set option `path` to a backup folder.',
+      hint: denied
+        ? 'A backup folder could not be read (permission denied). On macOS give your terminal Full Disk Access (System Settings → Privacy & Security), then run again.'
+        : 'Run `keepsake backups` to see what is there, or set option `path` to a backup folder.',
     });
   }
   const devices = new Set(matches.map((b) => b.udid));

@@ -61,6 +61,9 @@ export const backupsCommand: CommandContributionImpl = {
       for (const r of [header, ...rows]) ctx.stdout.write(`${r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] as number))).join('  ')}\n`);
     }
     for (const s of skipped) ctx.stderr.write(`warning: skipped ${s}\n`);
+    if (skipped.some((s) => /EPERM|EACCES/.test(s))) {
+      ctx.stderr.write('hint: permission denied; on macOS give your terminal Full Disk Access (System Settings → Privacy & Security) and run again\n');
+    }
     return 0;
   },
 };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { type Asset, type Source, writeStreamAtomic } from '@keepsake/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileIdOf, generateBackup } from '../test/backup-generator.ts';
@@ -161,6 +162,18 @@ describe('itunes-backup source, plain backup', () => {
     await expect(scanAll(source)).rejects.toMatchObject({ code: 'BACKUP_MANIFEST_CORRUPT', hint: expect.any(String) });
     truncateSync(db, 10);
     await expect(scanAll(source)).rejects.toMatchObject({ code: 'BACKUP_MANIFEST_CORRUPT' });
+  });
+
+  it('reads a WAL-mode Manifest.db from a copy, never creating -shm/-wal beside it', async () => {
+    const root = join(work, 'plain-wal');
+    const { dir } = generateBackup({ root, udid: UDID, files: realisticFiles() });
+    const db = new DatabaseSync(join(dir, 'Manifest.db'));
+    db.exec('PRAGMA journal_mode=WAL');
+    db.close();
+    expect(readFileSync(join(dir, 'Manifest.db'))[18]).toBe(2);
+    const before = snapshot(dir);
+    checkGrouping(await scanAll(await createItunesBackupSource({ path: root }, factoryContext())));
+    expect(snapshot(dir)).toBe(before);
   });
 
   it('reads pre-iOS 10 backups (Manifest.mbdb, flat content files)', async () => {

@@ -53,8 +53,13 @@ export async function createItunesBackupSource(options: ItunesBackupOptions, ctx
   let info: BackupInfo;
   if (options.path && (await isBackupDir(roots[0] as string))) info = await readBackupInfo(roots[0] as string);
   else {
-    const found = await findBackups(roots, (dir, err) => ctx.logger.warn(`skipping ${dir}`, { error: isKeepsakeError(err) ? err.describe() : String(err) }));
-    info = selectBackup(found, options.udid, roots);
+    let denied = false;
+    const found = await findBackups(roots, (dir, err) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPERM' || code === 'EACCES') denied = true;
+      ctx.logger.warn(`skipping ${dir}`, { error: isKeepsakeError(err) ? err.describe() : String(err) });
+    });
+    info = selectBackup(found, options.udid, roots, denied);
   }
   if (options.udid && info.udid !== options.udid.toLowerCase()) {
     throw backupError('BACKUP_NOT_FOUND', `The backup at ${info.dir} is of device ${info.udid}, not ${options.udid}`, {
