@@ -29,6 +29,21 @@ describe('resolveFfmpeg', () => {
     expect((err as { hint: string }).hint).toMatch(/apt install ffmpeg/);
   });
 
+  it('uses ffmpeg-static when its binary was really downloaded, and skips it when not', () => {
+    const fake = join(dir, 'ffmpeg-static-bin');
+    writeFileSync(fake, '#!/bin/sh\nexit 0\n');
+    chmodSync(fake, 0o755);
+    const requiring = (path: string) => (id: string) => {
+      if (id !== 'ffmpeg-static') throw new Error(`unexpected ${id}`);
+      return path;
+    };
+    expect(resolveFfmpeg({ PATH: '/usr/bin' }, requiring(fake))).toEqual({ path: fake, origin: 'ffmpeg-static' });
+    // Installed without its postinstall download: the exported path does not exist.
+    expect(resolveFfmpeg({ PATH: '/usr/bin' }, requiring(join(dir, 'never-downloaded')))).toEqual({ path: '/usr/bin/ffmpeg', origin: 'PATH' });
+    // FFMPEG_PATH still wins.
+    expect(resolveFfmpeg({ PATH: '/usr/bin', FFMPEG_PATH: '/usr/bin/ffmpeg' }, requiring(fake)).origin).toBe('FFMPEG_PATH');
+  });
+
   it('finds ffmpeg on PATH', () => {
     const found = resolveFfmpeg({ PATH: `${join(dir, 'empty')}:/usr/bin` });
     expect(found).toEqual({ path: '/usr/bin/ffmpeg', origin: 'PATH' });

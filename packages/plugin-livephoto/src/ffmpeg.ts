@@ -30,10 +30,9 @@ function isExecutableFile(path: string): boolean {
  * `ffmpeg-static` exports the path of the binary its postinstall downloads. The postinstall may
  * not have run (offline installs, pnpm without build scripts), so the file must really exist.
  */
-function ffmpegStaticBinary(): string | undefined {
+function ffmpegStaticBinary(requireModule: (id: string) => unknown = createRequire(import.meta.url)): string | undefined {
   try {
-    const require = createRequire(import.meta.url);
-    const path: unknown = require('ffmpeg-static');
+    const path = requireModule('ffmpeg-static');
     return typeof path === 'string' && isExecutableFile(path) ? path : undefined;
   } catch {
     return undefined;
@@ -55,8 +54,9 @@ function onPath(env: NodeJS.ProcessEnv): string | undefined {
 /**
  * Finds ffmpeg: `FFMPEG_PATH` → `ffmpeg-static`'s binary → `ffmpeg` on `PATH`. A set but wrong
  * `FFMPEG_PATH` is an error rather than a silent fallback: the user asked for that binary.
+ * `requireModule` replaces this package's `require` (tests).
  */
-export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): ResolvedFfmpeg {
+export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env, requireModule?: (id: string) => unknown): ResolvedFfmpeg {
   const explicit = env.FFMPEG_PATH;
   if (explicit !== undefined && explicit !== '') {
     if (isExecutableFile(explicit)) return { path: explicit, origin: 'FFMPEG_PATH' };
@@ -66,7 +66,7 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): ResolvedFfm
       classification: 'fatal',
     });
   }
-  const bundled = ffmpegStaticBinary();
+  const bundled = ffmpegStaticBinary(requireModule);
   if (bundled) return { path: bundled, origin: 'ffmpeg-static' };
   const found = onPath(env);
   if (found) return { path: found, origin: 'PATH' };
