@@ -1,6 +1,6 @@
 import type { Diagnostic } from '@keepsake/core';
 import { describe, expect, it } from 'vitest';
-import { captureDateFrom, detectCaptureDate } from './capture-date.js';
+import { captureDateFrom, detectCaptureDate, livePhotoCaptureDate } from './capture-date.js';
 import { withFixture } from './fixtures.test-helper.js';
 import { randomAccessFromBytes } from './random-access.js';
 
@@ -76,5 +76,23 @@ describe('captureDateFrom precedence', () => {
     expect(
       captureDateFrom({ format: 'quicktime', quicktime: { keys: {}, tracks: [], movie: { timescale: 600, duration: 1, creationTimeMs: Date.parse('2021-04-10T10:44:00Z') } } }, { name: 'IMG_0001.MOV' }),
     ).toEqual({ local: '2021-04-10T10:44:00', offset: '+00:00', source: 'metadata' });
+  });
+});
+
+describe('livePhotoCaptureDate', () => {
+  const still = { local: '2021-04-10T11:44:00.814', source: 'exif' } as const;
+  const motion = { local: '2021-04-10T11:43:59', offset: '+01:00', source: 'quicktime' } as const;
+  it('takes the offset from the video when the still has none', () => {
+    expect(livePhotoCaptureDate(still, motion)).toEqual({ local: '2021-04-10T11:44:00.814', offset: '+01:00', source: 'exif' });
+  });
+  it('keeps a still that has its own offset', () => {
+    expect(livePhotoCaptureDate({ ...still, offset: '+02:00' }, motion)?.offset).toBe('+02:00');
+  });
+  it('a still without a metadata date takes the video date as partner', () => {
+    expect(livePhotoCaptureDate({ local: '2021-04-10T10:00:00', offset: '+00:00', source: 'mtime' }, motion)).toEqual({ ...motion, source: 'partner' });
+  });
+  it('neither has metadata: the still fallback stays', () => {
+    const m = { local: '2021-04-10T10:00:00', offset: '+00:00', source: 'mtime' } as const;
+    expect(livePhotoCaptureDate(m, undefined)).toBe(m);
   });
 });

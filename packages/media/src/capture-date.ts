@@ -91,3 +91,20 @@ function metadataDate(info: MediaInfo): CaptureDate | undefined {
   }
   return undefined;
 }
+
+const fromMetadata = (d: CaptureDate | undefined): d is CaptureDate => !!d && d.source !== 'filename' && d.source !== 'mtime' && d.source !== 'unknown';
+
+/**
+ * One date for a Live Photo from its still's and its video's (media-formats.md §5.2/§5.3): the still's
+ * metadata date wins; when it lacks an offset, the video's offset is used (same capture, seconds
+ * apart); a still without a metadata date takes the video's (`source: 'partner'`). Falls back to the
+ * still's own filename/mtime date.
+ */
+export function livePhotoCaptureDate(still: CaptureDate | undefined, motion: CaptureDate | undefined): CaptureDate | undefined {
+  if (fromMetadata(still)) {
+    if (still.offset || !fromMetadata(motion) || !motion.offset) return still;
+    return { ...still, offset: motion.offset };
+  }
+  if (fromMetadata(motion)) return { ...motion, source: 'partner' };
+  return still ?? motion;
+}

@@ -164,3 +164,18 @@ describe('folder source: metadata cache', () => {
     expect(third[0]?.contentIdentifier).toBeUndefined();
   });
 });
+
+describe('folder source: Live Photo dates', () => {
+  it('a still without OffsetTimeOriginal takes the offset of its video', async () => {
+    const dir = join(base, 'offset');
+    await mkdir(dir);
+    // IMG_2682 (iOS 12) has no OffsetTimeOriginal but a GPS time, so it already resolves −05:00; use
+    // Issue_263 instead: no OffsetTime*, no GPS time → offset unknown unless the video knows it
+    // (Lisbon in August is +01:00, so the borrowed offset even happens to be right).
+    await copyFile(join(FIXTURES, 'heic/Issue_263_dotnet.heic'), join(dir, 'IMG_0001.HEIC'));
+    await copyFile(join(FIXTURES, 'live-photo/train.mov'), join(dir, 'IMG_0001.MOV'));
+    const [live] = await scanAll(await create({ path: 'offset' }));
+    expect(live?.kind).toBe('live');
+    expect(live?.capturedAt).toEqual({ local: '2019-08-21T11:21:36.245', offset: '+01:00', source: 'exif' });
+  });
+});

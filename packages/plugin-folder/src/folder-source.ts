@@ -16,7 +16,7 @@ import {
   splitName,
   throwIfAborted,
 } from '@keepsake/core';
-import { type CameraRollGroup, captureDateFrom, groupCameraRoll, MEDIA_MALFORMED, type MediaInfo, readMediaInfo, withFile } from '@keepsake/media';
+import { type CameraRollGroup, captureDateFrom, groupCameraRoll, livePhotoCaptureDate, MEDIA_MALFORMED, type MediaInfo, readMediaInfo, withFile } from '@keepsake/media';
 import { openFile } from './file-resource.js';
 import { pathFilter } from './glob.js';
 import { type FileFacts, MetadataCache } from './metadata-cache.js';
@@ -90,10 +90,9 @@ export class FolderSource implements Source {
     const facts = await this.facts(primary, cache, diagnostics);
     let capturedAt = facts.date ?? captureDateFrom(undefined, { name: primary.name, mtimeMs: primary.mtimeMs });
     const motion = group.members.find((m) => m.role === 'motion')?.file;
-    if (motion && !facts.date) {
-      // A Live Photo still without a date: the video of the same capture knows it.
-      const partner = (await this.facts(motion, cache, diagnostics)).date;
-      if (partner) capturedAt = { ...partner, source: 'partner' };
+    if (motion && (!facts.date || !facts.date.offset)) {
+      // Same capture: the video supplies a missing date or a missing UTC offset.
+      capturedAt = livePhotoCaptureDate(capturedAt, (await this.facts(motion, cache, diagnostics)).date);
     }
     const asset: Asset = { id, kind: group.kind, resources };
     if (capturedAt) asset.capturedAt = capturedAt;
