@@ -42,6 +42,26 @@ describe('live-pair', () => {
     ]);
   });
 
+  it('falls back to name and capture time when the MOV has no ContentIdentifier key', async () => {
+    const c = ctx();
+    // Rename the Keys entry in place (same length): the identifier is gone, creationdate stays.
+    const mov = readFileSync(TRAIN_MOV);
+    const key = Buffer.from('com.apple.quicktime.content.identifier');
+    const at = mov.lastIndexOf(key);
+    expect(at).toBeGreaterThan(0);
+    Buffer.from('com.apple.quicktime.content.identifieX').copy(mov, at);
+    const renamed = join(c.tempDir, 'renamed.mov');
+    writeFileSync(renamed, mov);
+    const out = await createLivePair().apply(liveAsset(TRAIN_JPG, renamed), c);
+    // Still 11:44:00.814+01:00, MOV creationdate 11:43:59+01:00.
+    expect(out.data?.livePhoto).toMatchObject({ status: 'paired', method: 'name-and-time', secondsApart: 1.8, stillIdentifier: TRAIN_CONTENT_ID });
+    expect(out.kind).toBe('live');
+    expect(out.diagnostics).toEqual([expect.objectContaining({ level: 'info', source: 'livephoto:paired-by-name', message: expect.stringContaining('IMG_0001.MOV carries no ContentIdentifier') })]);
+    // A tighter limit turns the same pair into a reported mismatch.
+    const strict = await createLivePair({ maxTimeDifferenceSeconds: 1 }).apply(liveAsset(TRAIN_JPG, renamed), c);
+    expect(strict.diagnostics).toEqual([expect.objectContaining({ source: 'livephoto:mismatch', message: expect.stringContaining('1.8 s apart') })]);
+  });
+
   it('flags a Live Photo asset that lost its video', async () => {
     const out = await createLivePair().apply({ id: 'a', kind: 'live', resources: [fileResource(TRAIN_JPG, 'original', 'IMG_0001.JPG')] }, ctx());
     expect(out.diagnostics).toEqual([expect.objectContaining({ level: 'warning', source: 'livephoto:unpaired', message: expect.stringContaining('without its video') })]);
