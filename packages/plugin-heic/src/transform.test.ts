@@ -131,6 +131,17 @@ describe('damaged HEIC', () => {
 });
 
 describe('lazy conversion', () => {
+  it('two transforms (two sinks) converting the same asset in the same run do not collide', async () => {
+    const ctx = context(join(dir, 'shared-run'));
+    const asset = assetOf('same', fileResource(SMALL));
+    const [a, b] = await Promise.all([make({ decoder: 'wasm' }).apply(asset, ctx), make({ decoder: 'wasm', quality: 80 }).apply(asset, ctx)]);
+    const [ja, jb] = [a, b].map((x) => x.resources.find((r) => r.role === 'derived'));
+    if (!ja || !jb) throw new Error('no JPEG');
+    const [ba, bb] = await Promise.all([readAll(ja.open()), readAll(jb.open())]);
+    expect(ba.length).toBeGreaterThan(bb.length); // quality 92 vs 80: both are real, distinct JPEGs
+    expect(bb.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+  });
+
   it('converts once per asset per run and serves any offset', async () => {
     const run = vi.spyOn(pool, 'run');
     const t = make({ decoder: 'wasm' });

@@ -3,7 +3,7 @@
  * and adds a derived JPEG resource whose `open` converts lazily — once per asset per run, in the
  * worker pool, into the run's temp folder — and then streams the file (from any offset).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -34,6 +34,13 @@ export const TRANSFORM_ID = 'heic-to-jpeg';
 export const CONVERTER_VERSION = '1';
 
 const HEIC_EXTENSIONS = new Set(['heic', 'heif', 'hif']);
+
+/**
+ * Converted JPEGs kept in the run's temp folder at once. Older ones are deleted (a reader that
+ * already opened one keeps reading it), so a 20,000-photo run does not fill the disk; a JPEG
+ * opened again after that is converted again.
+ */
+const MAX_KEPT_CONVERSIONS = 64;
 
 /** Still images this transform converts: HEIC/HEIF originals and edited renders. */
 export function isHeicResource(r: Resource): boolean {
@@ -70,6 +77,8 @@ export class HeicToJpegTransform implements Transform {
   private readonly ownsPool: boolean;
   private decoderChoice: Promise<{ decoder: DecoderName; tools?: HeifTools }> | undefined;
   private readonly conversions = new Map<string, Promise<Produced>>();
+  /** Two sinks may each run heic-to-jpeg on the same asset in the same temp folder: keep their files apart. */
+  private readonly instanceId = randomBytes(4).toString('hex');
 
   constructor(options: HeicToJpegOptions, deps: HeicToJpegDeps) {
     this.options = resolveOptions(options);
@@ -112,7 +121,9 @@ export class HeicToJpegTransform implements Transform {
       if (problem) {
         const error = heicDecodeFailed(resource.name, problem, { assetId: asset.id, resource: resource.name, contribution: TRANSFORM_ID, stage: 'transform' });
         if (this.options.keep === 'converted') throw error;
-        diagnostics.push({ level: 'error', source: `heic:${HEIC_DECODE_FAILED}`, message: `${error.message} — the original is delivered unconverted` });
+        const message = `${error.message} — the original is delivered unconverted`;
+        diagnostics.push({ level: 'error', source: `heic:${HEIC_DECODE_FAILED}`, message });
+        ctx.logger.warn(message, { assetId: asset.id, code: HEIC_DECODE_FAILED });
         resources.push(resource);
         continue;
       }
@@ -154,11 +165,25 @@ export class HeicToJpegTransform implements Transform {
   }
 
   private async *openDerived(asset: Asset, source: Resource, derived: Resource, ctx: TransformContext, options: OpenOptions): AsyncGenerator<Uint8Array> {
-    const produced = await this.produce(asset, source, derived.name, ctx);
-    derived.size = produced.result.bytes;
     const readOptions: { offset?: number; signal?: AbortSignal } = { offset: options.offset ?? 0 };
     if (options.signal) readOptions.signal = options.signal;
-    yield* readFileStream(produced.path, readOptions);
+    for (let attempt = 0; ; attempt++) {
+      const produced = await this.produce(asset, source, derived.name, ctx);
+      derived.size = produced.result.bytes;
+      const stream = readFileStream(produced.path, readOptions);
+      let first: IteratorResult<Uint8Array>;
+      try {
+        first = await stream.next();
+      } catch (err) {
+        // Evicted between conversion and open: convert again (once).
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
+        throw err;
+      }
+      if (first.done) return;
+      yield first.value;
+      yield* stream;
+      return;
+    }
   }
 
   /** Converts once per (run temp folder, asset, resource); later opens reuse the file. */
@@ -168,6 +193,7 @@ export class HeicToJpegTransform implements Transform {
     if (!produced) {
       produced = this.convert(asset, source, outputName, ctx, cacheKey);
       this.conversions.set(cacheKey, produced);
+      this.evictOldConversions();
       // A failure while copying the source may be transient: let a retry try again.
       produced.catch((err) => {
         if (!(isKeepsakeError(err) && err.code === HEIC_DECODE_FAILED)) this.conversions.delete(cacheKey);
@@ -176,9 +202,20 @@ export class HeicToJpegTransform implements Transform {
     return produced;
   }
 
+  private evictOldConversions(): void {
+    for (const [key, entry] of this.conversions) {
+      if (this.conversions.size <= MAX_KEPT_CONVERSIONS) return;
+      this.conversions.delete(key);
+      entry.then(
+        (p) => rm(p.path, { force: true }),
+        () => undefined,
+      );
+    }
+  }
+
   private async convert(asset: Asset, source: Resource, outputName: string, ctx: TransformContext, cacheKey: string): Promise<Produced> {
     const { decoder, tools } = await this.resolveDecoder();
-    const dir = join(ctx.tempDir, TRANSFORM_ID, createHash('sha256').update(cacheKey).digest('hex').slice(0, 20));
+    const dir = join(ctx.tempDir, TRANSFORM_ID, `${this.instanceId}-${createHash('sha256').update(cacheKey).digest('hex').slice(0, 20)}`);
     await mkdir(dir, { recursive: true });
     const input = join(dir, 'source.heic');
     const output = join(dir, outputName);

@@ -1,0 +1,186 @@
+/**
+ * HEIC → JPEG benchmark: keepsake (`heic-to-jpeg`, native and wasm decoders) vs the native
+ * reference `heif-convert` vs plain `heic-convert` (npm), same images, same run; then peak RSS
+ * while converting 200 photos through the transform.
+ *
+ *   node bench/heic/run.ts [--rounds 2] [--photos 200] [--skip-rss]
+ *
+ * Needs a build of packages/plugin-heic (pnpm --filter @keepsake/plugin-heic build).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = new URL('../../', import.meta.url).pathname;
+const heicPkg = join(root, 'packages/plugin-heic');
+const plugin = await import(join(heicPkg, 'dist/index.js'));
+const requireFromPlugin = createRequire(join(heicPkg, 'package.json'));
+
+const FIXTURES = '/work/shared/fixtures/real/heic';
+const IMAGES = ['IMG_2682.heic', 'IMG_2927.HEIC', 'Issue_263_dotnet.heic'].map((n) => join(FIXTURES, n));
+const WORK = join(root, 'bench/.work/heic');
+const QUALITY = 92;
+const CORES = availableParallelism();
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    photos: { type: 'string', default: '200' },
+    'skip-rss': { type: 'boolean', default: false },
+    'rss-child': { type: 'string' },
+    decoder: { type: 'string', default: 'wasm' },
+  },
+});
+
+function run(file: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile(file, args, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Runs `jobs` with at most `parallel` in flight; returns conversions per second. */
+async function throughput(jobs: (() => Promise<unknown>)[], parallel: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < jobs.length) await (jobs[next++] as () => Promise<unknown>)();
+    }),
+  );
+  return jobs.length / ((performance.now() - started) / 1000);
+}
+
+function jobsFor(rounds: number, make: (input: string, i: number) => () => Promise<unknown>) {
+  const out: (() => Promise<unknown>)[] = [];
+  for (let r = 0; r < rounds; r++) for (const [i, img] of IMAGES.entries()) out.push(make(img, r * IMAGES.length + i));
+  return out;
+}
+
+async function rssChild(decoder: string, photos: number): Promise<void> {
+  // Runs in its own process so its peak RSS is the transform's alone.
+  const dir = join(WORK, 'photos');
+  const names = readdirSync(dir).slice(0, photos);
+  const { silentLogger, readFileStream } = await import(join(root, 'packages/core/dist/index.js'));
+  const transform = plugin.createHeicToJpegTransform({ decoder }, { logger: silentLogger });
+  const tempRoot = join(WORK, `tmp-${decoder}`);
+  let childPeakKb = 0;
+  const sampler = setInterval(() => {
+    // heif-convert children (native decoder) are separate processes: add their RSS.
+    let kb = 0;
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        if (/^Name:\s+heif-(convert|info)/m.test(status)) kb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      } catch {}
+    }
+    childPeakKb = Math.max(childPeakKb, kb);
+  }, 50);
+  const started = performance.now();
+  let bytes = 0;
+  let next = 0;
+  // The pipeline may offer many assets at once; the pool still converts only `cores` at a time.
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < names.length) {
+        const name = names[next++] as string;
+        const path = join(dir, name);
+        const resource = { role: 'original', name, key: path, size: statSync(path).size, mtimeMs: 0, mediaType: 'image/heic', open: (o: { offset?: number } = {}) => readFileStream(path, o) };
+        // One temp folder per asset here, so it can be removed as soon as the JPEG was read.
+        const ctx = { signal: new AbortController().signal, logger: silentLogger, tempDir: join(tempRoot, name) };
+        const asset = await transform.apply({ id: name, kind: 'photo', resources: [resource] }, ctx);
+        for await (const chunk of asset.resources[1].open()) bytes += chunk.byteLength;
+        rmSync(ctx.tempDir, { recursive: true, force: true });
+      }
+    }),
+  );
+  clearInterval(sampler);
+  await transform.close();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(JSON.stringify({ decoder, photos: names.length, seconds, bytes, maxRssMb: process.resourceUsage().maxRSS / 1024, childPeakMb: childPeakKb / 1024 }));
+}
+
+if (values['rss-child']) {
+  await rssChild(values.decoder as string, Number(values['rss-child']));
+  process.exit(0);
+}
+
+const rounds = Number(values.rounds);
+rmSync(WORK, { recursive: true, force: true });
+mkdirSync(WORK, { recursive: true });
+const tools = await plugin.findHeifTools(undefined, process.env);
+if (!tools) throw new Error('heif-convert is needed for the reference numbers');
+const results: Record<string, number> = {};
+const out = (tag: string, i: number) => join(WORK, `${tag}-${i}.jpg`);
+
+console.log(`machine: ${CORES} cores (${cpus()[0]?.model}), node ${process.version}; ${IMAGES.length} iPhone 12 MP HEICs × ${rounds} rounds, quality ${QUALITY}`);
+
+// The machine is shared, so load drifts during a run: contenders take turns image by image
+// (interleaved), and each one's time is the sum of its own conversions.
+const heicConvert = requireFromPlugin('heic-convert') as (o: { buffer: Buffer; format: 'JPEG'; quality: number }) => Promise<ArrayBuffer>;
+const pools = { native: new plugin.ConversionPool(1), wasm: new plugin.ConversionPool(1) };
+const ksJob = (decoder: 'native' | 'wasm', img: string, i: number) =>
+  pools[decoder].run({ input: img, output: out(`ks-${decoder}`, i), quality: QUALITY, decoder, tools, workDir: join(WORK, `w-${decoder}-${i}`) });
+const single: Record<string, (img: string, i: number) => Promise<unknown>> = {
+  'heif-convert (native CLI)': (img, i) => run(tools.heifConvert, ['--quiet', '-q', String(QUALITY), img, out('ref', i)]),
+  'keepsake native': (img, i) => ksJob('native', img, i),
+  'keepsake wasm': (img, i) => ksJob('wasm', img, i),
+  'heic-convert (npm)': async (img, i) => writeFileSync(out('npm', i), Buffer.from(await heicConvert({ buffer: readFileSync(img), format: 'JPEG', quality: QUALITY / 100 }))),
+};
+await ksJob('native', IMAGES[0] as string, 999); // start workers, load wasm
+await ksJob('wasm', IMAGES[0] as string, 998);
+const seconds: Record<string, number> = Object.fromEntries(Object.keys(single).map((k) => [k, 0]));
+let count = 0;
+for (let r = 0; r < rounds; r++) {
+  for (const img of IMAGES) {
+    count++;
+    for (const [name, fn] of Object.entries(single)) {
+      const t = performance.now();
+      await fn(img, count);
+      seconds[name] = (seconds[name] as number) + (performance.now() - t) / 1000;
+    }
+  }
+}
+await pools.native.close();
+await pools.wasm.close();
+console.log(`\nOne conversion at a time (per core), ${count} conversions each, interleaved:`);
+for (const [name, s] of Object.entries(seconds)) {
+  results[`${name} ×1`] = count / s;
+  console.log(`  ${name.padEnd(28)} ${(count / s).toFixed(3)} conversions/s  (${((s / count) * 1000).toFixed(0)} ms each)`);
+}
+
+// All cores: the reference run as N parallel processes vs keepsake's pool of N workers.
+console.log(`\nAll ${CORES} cores, ${rounds * IMAGES.length * 2} conversions each:`);
+for (const decoder of ['native', 'wasm'] as const) {
+  const pool = new plugin.ConversionPool(CORES);
+  await Promise.all(Array.from({ length: CORES }, (_, i) => pool.run({ input: IMAGES[0], output: out('warm', i), quality: QUALITY, decoder, tools, workDir: join(WORK, `warm-${i}`) })));
+  results[`keepsake ${decoder} ×${CORES}`] = await throughput(jobsFor(rounds * 2, (img, i) => () => pool.run({ input: img, output: out(`ksp-${decoder}`, i), quality: QUALITY, decoder, tools, workDir: join(WORK, `wp-${decoder}-${i}`) })), CORES);
+  await pool.close();
+  results[`heif-convert ×${CORES} (after keepsake ${decoder})`] = await throughput(jobsFor(rounds * 2, (img, i) => () => run(tools.heifConvert, ['--quiet', '-q', String(QUALITY), img, out('refp', i)])), CORES);
+}
+for (const [name, perSecond] of Object.entries(results)) if (!name.endsWith('×1')) console.log(`  ${name.padEnd(40)} ${perSecond.toFixed(3)} conversions/s`);
+
+const r = (a: string, b: string) => ((results[a] as number) / (results[b] as number)).toFixed(2);
+console.log('\nRatios:');
+console.log(`  keepsake native / heif-convert, per core: ${r('keepsake native ×1', 'heif-convert (native CLI) ×1')}×`);
+console.log(`  keepsake wasm   / heif-convert, per core: ${r('keepsake wasm ×1', 'heif-convert (native CLI) ×1')}×`);
+console.log(`  keepsake native / heic-convert (npm), per core: ${r('keepsake native ×1', 'heic-convert (npm) ×1')}×`);
+console.log(`  keepsake wasm   / heic-convert (npm), per core: ${r('keepsake wasm ×1', 'heic-convert (npm) ×1')}×`);
+const best = Math.max(results[`keepsake native ×${CORES}`] as number, results[`keepsake wasm ×${CORES}`] as number);
+console.log(`  keepsake best ×${CORES} / heic-convert (npm, one at a time as it runs): ${(best / (results['heic-convert (npm) ×1'] as number)).toFixed(2)}×`);
+
+if (!values['skip-rss']) {
+  const photos = Number(values.photos);
+  const dir = join(WORK, 'photos');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < photos; i++) copyFileSync(IMAGES[i % IMAGES.length] as string, join(dir, `IMG_${String(i).padStart(4, '0')}.HEIC`));
+  for (const decoder of ['wasm', 'native']) {
+    const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--rss-child', String(photos), '--decoder', decoder], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    await new Promise((resolve) => child.on('exit', resolve));
+    const r = JSON.parse(text);
+    console.log(`${photos} photos, decoder ${decoder}: ${r.seconds.toFixed(1)} s (${(r.photos / r.seconds).toFixed(2)}/s), peak RSS ${r.maxRssMb.toFixed(0)} MB (node process) + ${r.childPeakMb.toFixed(0)} MB (heif-convert children at peak)`);
+  }
+}
+rmSync(WORK, { recursive: true, force: true });
