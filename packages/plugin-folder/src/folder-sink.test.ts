@@ -158,6 +158,13 @@ describe('folder sink: put', () => {
     expect(await readFile(join(root, 'IMG_0008.JPG'), 'utf8')).toBe('someone else');
   });
 
+  it('a folder holding the name counts as a collision', async () => {
+    const s = await sink({ template: '' });
+    await mkdir(join(root, 'IMG_0010.JPG'));
+    const r = await s.put(asset('d', [bytesResource('IMG_0010.JPG', new Uint8Array(4096))]), putContext());
+    expect(r.items[0]?.location).toBe('IMG_0010 (2).JPG');
+  });
+
   it('zero-byte resources are stored as zero-byte files', async () => {
     const s = await sink();
     const r = await s.put(asset('z', [bytesResource('empty.jpg', new Uint8Array(0))]), putContext());

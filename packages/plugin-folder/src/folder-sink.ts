@@ -221,7 +221,9 @@ export class FolderSink implements Sink {
   private async sameContent(path: string, r: Resource, incoming: Map<Resource, Promise<string>>, ctx: PutContext): Promise<{ sha256: string; size: number } | false | 'vanished'> {
     let size: number;
     try {
-      size = (await stat(path)).size;
+      const st = await stat(path);
+      if (!st.isFile()) return false; // a folder (or device) holds the name: never "the same"
+      size = st.size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'vanished';
       throw err;

@@ -23,6 +23,9 @@ import { type FileFacts, MetadataCache } from './metadata-cache.js';
 import { sourceChanged, sourceReadError } from './source-errors.js';
 import { type WalkedFile, walkFolders } from './walk.js';
 
+/** Assets whose metadata is read ahead of the one being yielded. */
+const METADATA_LOOKAHEAD = 8;
+
 export interface FolderSourceOptions {
   /** Absolute folder path. */
   root: string;
@@ -56,9 +59,24 @@ export class FolderSource implements Source {
     try {
       for await (const { files } of walk) {
         const usedIds = new Set<string>();
-        for (const group of groupCameraRoll(files)) {
+        const groups = groupCameraRoll(files);
+        // Read metadata a few assets ahead (small random reads overlap on cards and shares); the
+        // synchronous part of toAsset (ids) still runs in order, so results are deterministic.
+        const ahead: Promise<Asset>[] = [];
+        let next = 0;
+        const refill = () => {
+          while (next < groups.length && ahead.length < METADATA_LOOKAHEAD) {
+            const p = this.toAsset(groups[next++]!, usedIds, cache);
+            p.catch(() => {}); // awaited below; never an unhandled rejection if the consumer stops early
+            ahead.push(p);
+          }
+        };
+        refill();
+        while (ahead.length > 0) {
           throwIfAborted(ctx.signal);
-          yield await this.toAsset(group, usedIds, cache);
+          const asset = await ahead.shift()!;
+          refill();
+          yield asset;
         }
       }
       complete = true;
@@ -90,7 +108,7 @@ export class FolderSource implements Source {
     const facts = await this.facts(primary, cache, diagnostics);
     let capturedAt = facts.date ?? captureDateFrom(undefined, { name: primary.name, mtimeMs: primary.mtimeMs });
     const motion = group.members.find((m) => m.role === 'motion')?.file;
-    if (motion && (!facts.date || !facts.date.offset)) {
+    if (motion && !facts.date?.offset) {
       // Same capture: the video supplies a missing date or a missing UTC offset.
       capturedAt = livePhotoCaptureDate(capturedAt, (await this.facts(motion, cache, diagnostics)).date);
     }
