@@ -8,9 +8,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BIN, runCli } from './helpers/cli.ts';
+import { CLI_BIN, reportOf, runCli } from './helpers/cli.ts';
 import { writeJson } from './helpers/files.ts';
 import { tempDirs } from './helpers/temp.ts';
+import { hashTree, listFiles } from './helpers/tree.ts';
 
 const HOSTILE_PLUGIN = fileURLToPath(new URL('./helpers/hostile-plugin', import.meta.url));
 const hasStrace = (() => {
@@ -248,5 +249,46 @@ describe('doctor', () => {
     const r = await runCli(['doctor', '--json'], { cwd: d, env: { ...env, KEEPSAKE_DATA_DIR: join(d, 'file', 'data') } });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'Ledger').status).toBe('fail');
+  });
+});
+
+describe('demo', () => {
+  it('copies the sample camera roll into --out, verified; a second demo into the same folder adds nothing', async () => {
+    const d = await dirs.make('demo-');
+    const out = join(d, 'Photos');
+    const userEnv = { ...env, KEEPSAKE_DATA_DIR: join(d, 'user-data') };
+    const r = await runCli(['demo', '--out', out, '--json'], { cwd: d, env: userEnv, timeoutMs: 170_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const report = reportOf(r.stdout);
+    expect(report.failed).toBe(0);
+    expect(report.copied).toBeGreaterThan(10);
+    const files = await listFiles(out);
+    expect(files.length).toBeGreaterThanOrEqual(report.copied);
+    // dated folders from capture dates, no temp files
+    expect(files.every((f) => /\/\d{4}\/\d{4}-\d{2}\/[^/]+$/.test(f))).toBe(true);
+    expect(files.some((f) => f.includes('.keepsake-partial-'))).toBe(false);
+    // the user's data dir (ledger, pair records) was not touched
+    expect(existsSync(join(d, 'user-data'))).toBe(false);
+    const before = await hashTree(out);
+    const again = await runCli(['demo', '--out', out, '--json'], { cwd: d, env: userEnv, timeoutMs: 170_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(reportOf(again.stdout)).toMatchObject({ copied: 0, failed: 0 });
+    expect([...(await hashTree(out)).values()]).toEqual([...before.values()]);
+  }, 360_000);
+
+  it('falls back to the bundled sample folder: 24 dated JPEGs, one duplicate deduped', async () => {
+    const d = await dirs.make('demo-folder-');
+    const out = join(d, 'out');
+    const r = await runCli(['demo', '--out', out], { cwd: d, env: { ...env, KEEPSAKE_DEMO_SOURCE: 'folder' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Sample camera roll');
+    expect(r.stdout).toMatch(/24 copied/);
+    expect(r.stdout).toMatch(/1 deduped/);
+    expect(r.stdout).toContain(`Your copies are in ${out}`);
+    const files = (await listFiles(out)).map((f) => f.slice(out.length + 1));
+    expect(files).toContain('2024/2024-05/IMG_0001.JPG');
+    expect(files).toContain('2024/2024-07/IMG_E0003.JPG');
+    expect(files).toContain('2024/2024-07/IMG_0003.AAE');
+    expect(files).toHaveLength(26);
   });
 });

@@ -44,10 +44,12 @@ export const initCommand: CommandHandler = async ({ args, cwd, stdout }) => {
   } finally {
     await fh.close();
   }
+  const to = stringFlag(args, 'to') ?? './Photos';
   stdout.write(
     `Wrote ${target}\n\nNext:\n` +
-      (source === 'iphone' ? '  1. Connect the iPhone with a cable, unlock it and tap "Trust".\n' : '  1. Check the "path" of the folder source.\n') +
-      '  2. keepsake doctor      # checks this machine\n  3. keepsake run --dry-run\n  4. keepsake run\n',
+      `  1. Make sure the destination folder exists (keepsake never creates it, so an unmounted disk is\n     never mistaken for an empty one): mkdir -p "${to}"\n` +
+      (source === 'iphone' ? '  2. Connect the iPhone with a cable, unlock it and tap "Trust".\n' : '  2. Check the "path" of the folder source.\n') +
+      '  3. keepsake doctor      # checks this machine\n  4. keepsake run --dry-run\n  5. keepsake run\n',
   );
   return EXIT.OK;
 };

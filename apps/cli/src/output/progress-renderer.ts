@@ -41,7 +41,7 @@ export class ProgressRenderer {
 
   render(): string[] {
     const s = this.state;
-    const width = Math.max(40, (this.out.columns ?? 80) - 1);
+    const width = Math.max(40, (this.out.columns || 80) - 1);
     const eta = s.etaMs();
     const rate = s.rate();
     const count = s.totalAssets !== undefined ? `${formatCount(s.assetsDone)}/${formatCount(s.totalAssets)}` : formatCount(s.assetsDone);
