@@ -31,7 +31,7 @@ while (bytes < total) {
   const size = video ? 10_000_000 : 2_000_000;
   const data = block.subarray(0, size);
   data.writeUInt32BE(n, 0);
-  data.writeUInt32BE(n * 2654435761, size - 4);
+  data.writeUInt32BE((n * 2654435761) >>> 0, size - 4);
   writeFileSync(join(src, `IMG_${String(n).padStart(4, '0')}.${video ? 'MOV' : 'JPG'}`), data);
   bytes += size;
 }

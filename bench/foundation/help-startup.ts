@@ -23,7 +23,7 @@ if (hyperfine) {
   const r = spawnSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', out, ...cases.map(([, c]) => c)], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('hyperfine failed');
   const json = JSON.parse(readFileSync(out, 'utf8')) as { results: { mean: number; min: number; max: number }[] };
-  json.results.forEach((x, i) => results.push({ name: cases[i]![0], meanMs: x.mean * 1000, minMs: x.min * 1000, maxMs: x.max * 1000 }));
+  for (const [i, x] of json.results.entries()) results.push({ name: cases[i]![0], meanMs: x.mean * 1000, minMs: x.min * 1000, maxMs: x.max * 1000 });
 } else {
   for (const [name, cmd] of cases) {
     const [bin, ...args] = cmd.split(' ');
