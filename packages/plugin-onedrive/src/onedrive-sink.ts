@@ -21,6 +21,7 @@ import type { Drive, DriveItem } from './graph-types.js';
 import { oneDriveTokenStore } from './login.js';
 import { checkPathTemplate, fitPath, itemPathSegment, renderFolder, resourceFileName } from './names.js';
 import { MAX_FILE_BYTES, type OneDriveOptions, resolveOptions, SCOPE, tokenUrl } from './options.js';
+import { registerQuickXorHash } from './register-hash.js';
 import { graphUploadProtocol } from './upload-session.js';
 
 /** Slowest link we still expect to move a fragment over before calling it stuck (64 KiB/s). */
@@ -51,6 +52,8 @@ export interface OneDriveSinkDeps {
 export async function createOneDriveSink(input: Partial<OneDriveOptions> & { clientId: string }, fctx: FactoryContext, deps: OneDriveSinkDeps = {}): Promise<Sink> {
   const o = resolveOptions(input);
   checkPathTemplate(o.path);
+  // The sink hashes with quickXorHash even when created without activating the plugin.
+  registerQuickXorHash();
   const logger = fctx.logger.child({ sink: 'onedrive' });
   const store = await oneDriveTokenStore(o, fctx);
   const tokenHttp = createHttpClient({ service: 'Microsoft sign-in', sink: 'onedrive', logger });

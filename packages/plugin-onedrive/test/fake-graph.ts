@@ -167,7 +167,9 @@ export async function startFakeGraph(options: FakeGraphOptions) {
           const start = Math.max(now, nextFreeAt);
           nextFreeAt = start + (c.length / options.bytesPerSecond) * 1000;
           const wait = nextFreeAt - now;
-          if (wait > 2) {
+          // Let a body run at most ~25 ms ahead of the schedule: pausing per chunk would make the
+          // shaping depend on timer precision (and on how busy the machine is).
+          if (wait > 25) {
             req.pause();
             setTimeout(() => req.resume(), wait);
           }
