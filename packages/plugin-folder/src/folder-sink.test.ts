@@ -217,3 +217,16 @@ describe('read-back checksum', () => {
     expect(h.digest()).toBe('cbf43926');
   });
 });
+
+describe('folder sink: concurrent identical puts', () => {
+  it('two puts of the same bytes under the same name at once store one copy', async () => {
+    const s = await sink();
+    const bytes = new Uint8Array(500_000).fill(9);
+    const [a, b] = await Promise.all([
+      s.put(asset('p1', [bytesResource('IMG_0011.HEIC', bytes)]), putContext()),
+      s.put(asset('p2', [bytesResource('IMG_0011.HEIC', bytes)]), putContext()),
+    ]);
+    expect([a.items[0]?.deduped ?? false, b.items[0]?.deduped ?? false].sort()).toEqual([false, true]);
+    expect(await tree()).toEqual(['photos/2021/04/IMG_0011.HEIC']);
+  });
+});

@@ -43,8 +43,8 @@ export interface FolderSinkOptions {
 interface FolderIndex {
   /** collisionKey → actual name on disk. */
   names: Map<string, string>;
-  /** collisionKeys claimed by puts in progress (not on disk yet). */
-  reserved: Set<string>;
+  /** collisionKeys claimed by puts in progress (not on disk yet), settled when that put ends. */
+  reserved: Map<string, Promise<void>>;
 }
 
 type PlannedItem = { resource: Resource; name: string; key: string } & ({ action: 'write' } | { action: 'same'; sha256: string; size: number });
@@ -90,14 +90,22 @@ export class FolderSink implements Sink {
     const index = await this.index(dir);
     const wanted = uniqueWithinAsset(asset.resources.map((r) => sanitizeSegment(r.name)));
     for (let attempt = 0; ; attempt++) {
-      const plan = await this.plan(dir, index, asset, wanted, ctx);
+      let release!: () => void;
+      const ours = new Promise<void>((r) => {
+        release = r;
+      });
+      const plan = await this.plan(dir, index, asset, wanted, ours, ctx).catch((err: unknown) => {
+        release();
+        throw this.wrap(err, asset, dir);
+      });
       try {
         return { items: await this.execute(dir, relDir, index, plan, asset, ctx) };
       } catch (err) {
         if (!(err instanceof NameTaken) || attempt + 1 >= MAX_ATTEMPTS) throw this.wrap(err, asset, dir);
         ctx.logger.debug('Name taken by another writer; choosing another', { dir });
       } finally {
-        for (const item of plan) index.reserved.delete(item.key);
+        for (const item of plan) if (index.reserved.get(item.key) === ours) index.reserved.delete(item.key);
+        release();
       }
     }
   }
@@ -151,7 +159,7 @@ export class FolderSink implements Sink {
       p = readdir(dir).then((entries) => {
         const names = new Map<string, string>();
         for (const name of entries) if (!name.startsWith(TEMP_PREFIX)) names.set(collisionKey(name), name);
-        return { names, reserved: new Set<string>() };
+        return { names, reserved: new Map<string, Promise<void>>() };
       });
       p.catch(() => this.folders.delete(dir));
       this.folders.set(dir, p);
@@ -180,21 +188,29 @@ export class FolderSink implements Sink {
    * with identical content. Free names are reserved before the lock is released; hashing of
    * existing files happens outside the lock.
    */
-  private async plan(dir: string, index: FolderIndex, asset: Asset, wanted: string[], ctx: PutContext): Promise<PlannedItem[]> {
+  private async plan(dir: string, index: FolderIndex, asset: Asset, wanted: string[], ours: Promise<void>, ctx: PutContext): Promise<PlannedItem[]> {
     const incoming = new Map<Resource, Promise<string>>();
     for (let n = 1; n <= MAX_COUNTER; n++) {
       throwIfAborted(ctx.signal);
-      const candidates = await this.locked(dir, () => {
+      const step = await this.locked(dir, () => {
         const items = asset.resources.map((resource, i) => {
           const name = nameWithCounter(wanted[i]!, n);
           const key = collisionKey(name);
-          return { resource, name, key, existing: index.names.get(key), busy: index.reserved.has(key) };
+          return { resource, name, key, existing: index.names.get(key), busy: index.reserved.get(key) };
         });
-        if (items.some((c) => c.busy)) return undefined;
-        for (const c of items) if (c.existing === undefined) index.reserved.add(c.key);
-        return items;
+        const busy = items.flatMap((c) => (c.busy ? [c.busy] : []));
+        if (busy.length > 0) return { wait: Promise.all(busy) };
+        for (const c of items) if (c.existing === undefined) index.reserved.set(c.key, ours);
+        return { candidates: items };
       });
-      if (!candidates) continue;
+      if ('wait' in step) {
+        // Another put is writing one of these names right now: once it is done, the name holds
+        // either the same bytes (dedupe) or others (next counter). Nothing is reserved meanwhile.
+        await step.wait;
+        n--;
+        continue;
+      }
+      const candidates = step.candidates;
       const plan: PlannedItem[] = [];
       let ok = true;
       for (const c of candidates) {
@@ -210,7 +226,7 @@ export class FolderSink implements Sink {
         else ok = false;
       }
       if (ok) return plan;
-      for (const c of candidates) if (c.existing === undefined) index.reserved.delete(c.key);
+      for (const c of candidates) if (c.existing === undefined && index.reserved.get(c.key) === ours) index.reserved.delete(c.key);
       // A vanished file frees its name: retry the same counter.
       if (candidates.some((c) => c.existing !== undefined && !index.names.has(c.key))) n--;
     }
