@@ -104,4 +104,7 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (pipeline, source_key)
   );
   `,
+  `
+  ALTER TABLE delivery_items ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

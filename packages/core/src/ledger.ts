@@ -350,16 +350,19 @@ export class Ledger {
 
   /** Records what the sink stored. `verified` only when every item was confirmed. */
   completeDelivery(deliveryId: number, receipt: Receipt, contentKey: string | null): DeliveryState {
-    const verified = receipt.items.length > 0 && receipt.items.every((i) => i.verified);
+    // skipped items (a sidecar the destination cannot hold) neither count nor block verification
+    const stored = receipt.items.filter((i) => !i.skipped);
+    const verified = receipt.items.length > 0 && stored.every((i) => i.verified);
     const state: DeliveryState = verified ? 'verified' : 'delivered';
     this.transaction(() => {
       this.stmt('DELETE FROM delivery_items WHERE delivery_id = ?').run(deliveryId);
       const ins = this.stmt(
-        `INSERT INTO delivery_items (delivery_id, resource_key, role, name, location, remote_id, size, sha256, hashes_json, verified, deduped)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO delivery_items (delivery_id, resource_key, role, name, location, remote_id, size, sha256, hashes_json, verified, deduped, skipped)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const i of receipt.items) {
-        ins.run(deliveryId, i.resourceKey, i.role, i.name, i.location, i.remoteId ?? null, i.size, i.hashes.sha256, JSON.stringify(i.hashes), i.verified ? 1 : 0, i.deduped ? 1 : 0);
+        const ok = i.verified && !i.skipped;
+        ins.run(deliveryId, i.resourceKey, i.role, i.name, i.location, i.remoteId ?? null, i.size, i.hashes.sha256 ?? '', JSON.stringify(i.hashes), ok ? 1 : 0, i.deduped ? 1 : 0, i.skipped ? 1 : 0);
       }
       this.stmt('DELETE FROM delivery_resume WHERE delivery_id = ?').run(deliveryId);
       this.stmt(
@@ -529,5 +532,6 @@ function toItemRow(r: any): DeliveryItemRow {
     hashes: JSON.parse(r.hashes_json),
     verified: !!r.verified,
     deduped: !!r.deduped,
+    skipped: !!r.skipped,
   };
 }

@@ -226,4 +226,52 @@ describe('runPipeline', () => {
     expect(sink.puts).toBe(0);
     expect(ledger.lastRuns()).toHaveLength(0);
   });
+
+  it('reports diagnostics a transform adds, once per asset even with several sinks', async () => {
+    const ledger = Ledger.open(':memory:');
+    const warn: Transform = {
+      id: 'warn',
+      version: '1',
+      apply: (a) => ({ ...a, diagnostics: [...(a.diagnostics ?? []), { level: 'warning', source: 'test:warn', message: 'odd pair' }] }),
+    };
+    const p = prepared(new MemorySource('s', assets(2)), [new MemorySink('a'), new MemorySink('b')]);
+    p.transforms = [warn];
+    const report = await runPipeline(p, { ledger });
+    expect(report.diagnostics.map((d) => d.diagnostic.source)).toEqual(['test:warn', 'test:warn']);
+  });
+
+  it('skipped items (a sidecar the sink cannot hold) do not block verification and never count as copies', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:photos');
+    const orig = sink.put.bind(sink);
+    sink.put = async (a, ctx) => {
+      const r = await orig(a, ctx);
+      r.items[0] = { ...r.items[0]!, skipped: true, verified: false, location: 'skipped:sidecar' };
+      return r;
+    };
+    const withSidecar = (): Asset[] =>
+      assets(1).map((a) => ({ ...a, resources: [memoryResource('IMG_0000.AAE', bytes(50, 3), { role: 'adjustments' }), ...a.resources] }));
+    const first = await runPipeline(prepared(new MemorySource('s', withSidecar()), [sink]), { ledger });
+    expect(first.copied).toBe(1);
+    const again = await runPipeline(prepared(new MemorySource('s', withSidecar()), [sink]), { ledger });
+    expect(again.skipped).toBe(1);
+    const row = ledger.deliveryItems(1).find((i) => i.resourceKey === 'IMG_0000.AAE')!;
+    expect(row).toMatchObject({ skipped: true, verified: false });
+    expect(ledger.verifiedCopiesOf(row.hashes.sha256)).toEqual([]);
+  });
+
+  it('a sink that cannot verify is not sent the same asset again', async () => {
+    const ledger = Ledger.open(':memory:');
+    const mail = new MemorySink('mem:mail', { canVerify: false });
+    const orig = mail.put.bind(mail);
+    mail.put = async (a, ctx) => {
+      const r = await orig(a, ctx);
+      for (const i of r.items) i.verified = false;
+      return r;
+    };
+    await runPipeline(prepared(new MemorySource('s', assets(2)), [mail]), { ledger });
+    const again = await runPipeline(prepared(new MemorySource('s', assets(2)), [mail]), { ledger });
+    expect(again.skipped).toBe(2);
+    expect(mail.puts).toBe(2);
+  });
 });

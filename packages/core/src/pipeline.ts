@@ -211,7 +211,9 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     emit({ type: 'asset-start', assetId: asset.id, bytes: asset.resources.reduce((n, r) => n + (r.size ?? 0), 0) });
     const pending: SinkRuntime[] = [];
     for (const s of sinks) {
-      if (ledger.delivery(assetKey, s.sink.key, s.chain)?.state === 'verified') done(asset.id, s.sink.key, 'skipped', 0);
+      const state = ledger.delivery(assetKey, s.sink.key, s.chain)?.state;
+      // "delivered" is as done as it gets for a sink that cannot verify (email): never send twice
+      if (state === 'verified' || (state === 'delivered' && !s.sink.capabilities.canVerify)) done(asset.id, s.sink.key, 'skipped', 0);
       else pending.push(s);
     }
     if (pending.length === 0) return;
@@ -246,6 +248,20 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       await Promise.all(pending.map((s) => deliver(s, asset, assetKey, contentKey, sharedAsset)));
     } finally {
       for (const c of cleanups) await c().catch(() => {});
+    }
+  };
+
+  // diagnostics transforms add (livephoto:mismatch…) are reported once per asset, not per sink
+  const reported = new Map<string, Set<string>>();
+  const reportNewDiagnostics = (before: Asset, after: Asset) => {
+    const seen = reported.get(before.id) ?? new Set((before.diagnostics ?? []).map((d) => `${d.source}\0${d.message}`));
+    reported.set(before.id, seen);
+    for (const d of after.diagnostics ?? []) {
+      const k = `${d.source}\0${d.message}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      report.diagnostics.push({ assetId: before.id, diagnostic: d });
+      emit({ type: 'diagnostic', assetId: before.id, diagnostic: d });
     }
   };
 
@@ -284,6 +300,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       }
       let a = await sharedAsset();
       a = await applyTransforms(a, s.transforms);
+      reportNewDiagnostics(asset, a);
       deliveryId = ledger.startDelivery(assetKey, s.sink.key, s.chain);
       const id = deliveryId;
       const receipt = await withRetry(
@@ -306,13 +323,13 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       // hashes learned while streaming (no pre-hash) become the source's hashes
       for (const r of asset.resources) {
         const item = receipt.items.find((i) => i.resourceKey === r.key);
-        if (!r.sha256 && item && r.size === item.size) {
+        if (!r.sha256 && item && !item.skipped && r.size === item.size) {
           r.sha256 = item.hashes.sha256;
           learnHash(assetKey, r, item.hashes.sha256);
         }
       }
       ledger.completeDelivery(id, receipt, contentKeyOf(asset) ?? null);
-      const fresh = receipt.items.filter((i) => !i.deduped);
+      const fresh = receipt.items.filter((i) => !i.deduped && !i.skipped);
       done(asset.id, s.sink.key, fresh.length ? 'copied' : 'deduped', fresh.reduce((n, i) => n + i.size, 0), receipt);
     } catch (err) {
       if (isAbortError(err) || (signal.aborted && !fatal)) return; // pending row stays: the next run resumes it
@@ -368,6 +385,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
         .catch((err) => fail(asset.id, undefined, err))
         .finally(() => {
           inFlight.delete(p);
+          reported.delete(asset.id);
           emit({ type: 'asset-end', assetId: asset.id });
         });
       inFlight.add(p);
@@ -404,7 +422,7 @@ function checkReceipt(asset: Asset, receipt: Receipt, use: string): void {
         hint: 'This is a bug in the sink plugin; report it with this message.',
       });
     }
-    if (r.sha256 && item.hashes.sha256 !== r.sha256) {
+    if (r.sha256 && !item.skipped && item.hashes.sha256 !== r.sha256) {
       throw new KeepsakeError('VERIFY_MISMATCH', `${r.name}: "${use}" stored bytes with sha256 ${item.hashes.sha256}, the source has ${r.sha256}`, {
         stage: 'verify',
         assetId: asset.id,

@@ -26,6 +26,11 @@ export interface StoredResource {
   verified: boolean;
   /** Already present with identical content; nothing was written. */
   deduped?: boolean;
+  /**
+   * The sink deliberately does not store this resource (e.g. `.AAE` edit sidecars in Google
+   * Photos). Never counts as a copy (`verified` is ignored); the rest of the asset is delivered.
+   */
+  skipped?: boolean;
 }
 
 export interface Receipt {

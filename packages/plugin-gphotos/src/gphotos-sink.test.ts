@@ -216,10 +216,10 @@ describe('gphotos sink against a local fake of the Library API', () => {
       ],
     };
     const [o] = await putAll(s, [live]);
-    expect(o!.ok && o!.r.items.map((i) => [i.name, i.verified, i.location.startsWith('skipped:')])).toEqual([
+    expect(o!.ok && o!.r.items.map((i) => [i.name, i.verified, !!i.skipped])).toEqual([
       ['IMG_0010.HEIC', true, false],
       ['IMG_0010.MOV', true, false],
-      ['IMG_0010.AAE', true, true],
+      ['IMG_0010.AAE', false, true],
     ]);
     expect(fake.items).toHaveLength(2);
     expect(fake.items.map((i) => i.mimeType).sort()).toEqual(['image/heic', 'video/quicktime']);

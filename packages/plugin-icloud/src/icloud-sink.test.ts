@@ -68,10 +68,10 @@ describe('folder bridge (Linux, configured folder)', () => {
     const receipt = await sink.put(asset, putContext());
     expect(readdirSync(root).sort()).toEqual(['IMG_0001.HEIC', 'IMG_0001.MOV']);
     // every resource is accounted for; the AAE is reported as not stored, with its real hash
-    expect(receipt.items.map((i) => [i.name, i.location.startsWith('skipped:'), i.verified])).toEqual([
+    expect(receipt.items.map((i) => [i.name, !!i.skipped, i.verified])).toEqual([
       ['IMG_0001.HEIC', false, true],
       ['IMG_0001.MOV', false, true],
-      ['IMG_0001.AAE', true, true],
+      ['IMG_0001.AAE', true, false],
     ]);
     expect(receipt.items[2]!.hashes.sha256).toBe(asset.resources[2]!.sha256);
     for (const item of receipt.items.slice(0, 2)) {
@@ -148,10 +148,10 @@ describe('Photos.app bridge (macOS, osascript injected)', () => {
       join(staging, '100APPLE_IMG_0006', 'IMG_0006.HEIC'),
       join(staging, '100APPLE_IMG_0006', 'IMG_0006.MOV'),
     ]);
-    expect(first.items.map((i) => [i.remoteId, i.verified])).toEqual([
-      ['UUID-1/L0/001', false],
-      ['UUID-1/L0/001', false],
-      [undefined, true],
+    expect(first.items.map((i) => [i.remoteId, i.verified, !!i.skipped])).toEqual([
+      ['UUID-1/L0/001', false, false],
+      ['UUID-1/L0/001', false, false],
+      [undefined, false, true],
     ]);
     const second = await sink.put(asset, putContext(resume));
     expect(calls).toHaveLength(1);

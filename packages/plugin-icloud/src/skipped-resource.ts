@@ -6,10 +6,8 @@ export const SKIPPED_PREFIX = 'skipped:';
 /**
  * Core's pipeline wants an item for every resource of an asset. AAE edit sidecars cannot go to
  * this destination, so they are reported as deliberately not stored (`location` "skipped:…") with
- * their real hash (read once; they are tiny), instead of failing the whole asset. `verified` is
- * true because nothing at the destination could differ, and core's ledger only treats a delivery
- * as done when every item is verified: an unfinished one is put again on every run (for Google
- * Photos that would upload the photo a second time).
+ * their real hash (read once; they are tiny), instead of failing the whole asset. `skipped` items
+ * never count as a copy (status/prune) and do not keep the delivery from being verified.
  */
 export async function skippedItem(r: Resource, signal: AbortSignal): Promise<StoredResource> {
   const { sha256, bytes } = await sha256Of(r.open({ signal }));
@@ -20,6 +18,7 @@ export async function skippedItem(r: Resource, signal: AbortSignal): Promise<Sto
     location: `${SKIPPED_PREFIX}iCloud Photos has no place for edit sidecars`,
     size: bytes,
     hashes: { sha256 },
-    verified: true,
+    verified: false,
+    skipped: true,
   };
 }
