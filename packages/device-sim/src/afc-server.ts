@@ -28,8 +28,10 @@ export interface AfcServerContext {
   fs: SimFs;
   model: string;
   faults: AfcFaults;
-  /** Called with each chunk's size; returns false when the fault says to cut the link now. */
+  /** Called with each chunk's size (statistics). */
   onBytesServed(n: number): void;
+  /** Called before each FILE_READ is answered (tests use it to pull the cable at a chosen moment). */
+  onRead?(path: string, offset: number, length: number): void;
 }
 
 const MAX_REQUEST = 64 * 1024 * 1024;
@@ -133,6 +135,8 @@ export function serveAfc(stream: Duplex, ctx: AfcServerContext): void {
             break;
           }
           const want = Math.min(Number(hd.readBigUInt64LE(8)), MAX_READ);
+          ctx.onRead?.(open.file.path, open.position, want);
+          if (stream.destroyed) return;
           let data = open.file.content.read(open.position, want);
           const limit = ctx.faults.disconnectAfterBytes;
           if (limit !== undefined && data.length >= limit) {

@@ -24,6 +24,11 @@ export interface CameraRollOptions {
   perFolder?: number;
   /** Capture time of the first asset (ms since epoch). */
   startTimeMs?: number;
+  /**
+   * Build stills from the small fixtures (8–60 kB instead of 0.7–3.5 MB) so a roll of hundreds of
+   * assets stays a few hundred MB: for end-to-end tests that copy everything.
+   */
+  compact?: boolean;
 }
 
 export interface SimFile {
@@ -64,8 +69,17 @@ interface Fixtures {
   corrupt: Buffer;
 }
 
-function loadFixtures(dir: string): Fixtures {
+function loadFixtures(dir: string, compact: boolean): Fixtures {
   const f = (p: string) => readFileSync(join(dir, p));
+  if (compact)
+    return {
+      heic: [f('motion-photo/sample_MP.heic'), f('motion-photo/sample_MP.heic')],
+      liveStill: f('motion-photo/ss-motion-photo-shortened.jpg'),
+      liveMotion: f('video/meta.mov'),
+      jpeg: [f('edge-cases/noexif.jpg'), f('motion-photo/pixel-motion-photo-shortened.jpg')],
+      video: f('video/meta.mov'),
+      corrupt: f('edge-cases/corrupted.heic'),
+    };
   return {
     heic: [f('heic/IMG_2682.heic'), f('heic/IMG_2927.HEIC')],
     liveStill: f('live-photo/train.jpg'),
@@ -76,15 +90,20 @@ function loadFixtures(dir: string): Fixtures {
   };
 }
 
-let fixtureCache: { dir: string; fixtures: Fixtures } | undefined;
+const fixtureCache = new Map<string, Fixtures>();
 
 export function corruptFixture(dir?: string): Buffer {
-  return fixturesFor(dir ?? findFixturesDir()).corrupt;
+  return fixturesFor(dir ?? findFixturesDir(), true).corrupt;
 }
 
-function fixturesFor(dir: string): Fixtures {
-  if (fixtureCache?.dir !== dir) fixtureCache = { dir, fixtures: loadFixtures(dir) };
-  return fixtureCache.fixtures;
+function fixturesFor(dir: string, compact: boolean): Fixtures {
+  const key = `${compact}:${dir}`;
+  let f = fixtureCache.get(key);
+  if (!f) {
+    f = loadFixtures(dir, compact);
+    fixtureCache.set(key, f);
+  }
+  return f;
 }
 
 function aae(base: string, seed: number): Buffer {
@@ -113,7 +132,7 @@ function aae(base: string, seed: number): Buffer {
 export function buildCameraRoll(options: CameraRollOptions = {}): SimFs {
   const count = options.assets ?? 60;
   const seed = options.seed ?? 1;
-  const fx = fixturesFor(options.fixturesDir ?? findFixturesDir());
+  const fx = fixturesFor(options.fixturesDir ?? findFixturesDir(), options.compact ?? false);
   const largeBytes = options.largeVideoBytes ?? 8 * 1024 * 1024;
   const largeEvery = options.largeVideoEvery ?? 25;
   const perFolder = options.perFolder ?? 300;

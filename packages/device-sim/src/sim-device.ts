@@ -53,6 +53,8 @@ export class SimDevice {
   readonly faults: AfcFaults = {};
   /** Total file bytes served over AFC (for tests). */
   bytesServed = 0;
+  /** Sees every AFC FILE_READ before it is answered (path, offset, length). */
+  readObserver: ((path: string, offset: number, length: number) => void) | undefined;
   private pendingLeft: number;
   private readonly keyPem: string;
   private readonly publicKeyPem: string;
@@ -135,6 +137,7 @@ export class SimDevice {
         onBytesServed: (n) => {
           this.bytesServed += n;
         },
+        onRead: (path, offset, length) => this.readObserver?.(path, offset, length),
       });
     else stream.destroy();
   }

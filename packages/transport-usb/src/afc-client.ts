@@ -193,14 +193,19 @@ export class AfcClient {
     }
   }
 
-  /** Sends one request and returns the reply body; STATUS ≠ 0 becomes a typed error. */
+  /**
+   * Sends one request and returns the reply body; STATUS ≠ 0 becomes a typed error. Requests are
+   * written at once (pipelined) and replies, which the device sends in order, are read in turn,
+   * so concurrent callers (stat of a whole folder, several files) do not pay one round trip each.
+   */
   private request(op: number, headerData: Uint8Array | undefined, payload: Uint8Array | undefined, maxBody: number, what: string, expectOp: number = AfcOp.DATA): Promise<Buffer> {
-    const run = async (): Promise<Buffer> => {
+    if (this.broken) return Promise.reject(this.broken);
+    this.packetNum += 1n;
+    const num = this.packetNum;
+    this.reader.stream.write(encodeAfcPacket(op, num, headerData, payload));
+    const receive = async (): Promise<Buffer> => {
       if (this.broken) throw this.broken;
-      this.packetNum += 1n;
-      const num = this.packetNum;
       try {
-        this.reader.stream.write(encodeAfcPacket(op, num, headerData, payload));
         const reply = await this.readPacket(Math.max(maxBody, 64), what);
         if (reply.packetNum !== num) throw afcProtocolError(`reply number ${reply.packetNum} does not match request ${num}`);
         const body = reply.payload.length === 0 ? reply.headerData : reply.headerData.length === 0 ? reply.payload : Buffer.concat([reply.headerData, reply.payload]);
@@ -221,7 +226,7 @@ export class AfcClient {
         throw err;
       }
     };
-    const p = this.queue.then(run, run);
+    const p = this.queue.then(receive, receive);
     this.queue = p.catch(() => undefined);
     return p;
   }

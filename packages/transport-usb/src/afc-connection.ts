@@ -49,9 +49,10 @@ export class AfcConnection {
       // Re-plugged phones get a new usbmuxd id: find it again by UDID before giving up.
       const again = (await listUsbDevices(this.usbmux)).find((d) => d.udid === this.device.udid);
       if (!again)
+        // Every remaining item would fail the same way: stop the run instead of retrying each one.
         throw new KeepsakeError('DEVICE_DISCONNECTED', `The iPhone ${this.device.udid} is no longer connected`, {
           hint: 'Reconnect it with the cable, unlock it and run again; finished files are kept and the rest resumes.',
-          classification: 'retryable',
+          classification: 'fatal',
           cause: err,
         });
       if (again.deviceId === device.deviceId) throw err;
