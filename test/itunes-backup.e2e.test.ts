@@ -115,6 +115,29 @@ describe('keepsake run from itunes-backup to a folder', () => {
     expect(reportOf(again.stdout)).toMatchObject({ assets: 4, copied: 0, skipped: 4, failed: 0 });
   });
 
+  it('reports a missing content file on its item, copies the rest', async () => {
+    const files = realisticFiles().map((f) => (f.relativePath.endsWith('IMG_0002.MOV') ? { ...f, omitBlob: true } : f));
+    generateBackup({ root: join(root, 'partial'), udid: '00008030-000C77778888999E', deviceName: 'Partial iPhone', files });
+    await mkdir(join(root, 'out-partial'));
+    await writeJson(join(root, 'partial.config.json'), {
+      ledger: './state/partial.sqlite',
+      pipelines: { partial: { source: { use: 'itunes-backup', with: { path: './partial' } }, sinks: [{ use: 'folder', with: { path: './out-partial' } }] } },
+    });
+    const r = await run(['run', '--config', 'partial.config.json', '--json']);
+    // 0 today; 1 if the pipeline starts counting error diagnostics as failures. Either way not a crash.
+    expect([0, 1], r.stderr).toContain(r.code);
+    const report = reportOf(r.stdout);
+    expect(report.diagnostics).toContainEqual(
+      expect.objectContaining({ assetId: '100APPLE/IMG_0002', diagnostic: expect.objectContaining({ level: 'error', message: expect.stringContaining('BACKUP_FILE_MISSING') }) }),
+    );
+    const out = [...(await hashTree(join(root, 'out-partial'))).values()].map((e) => e.sha256).sort();
+    const want = Object.entries(CAMERA_ROLL)
+      .filter(([name]) => !name.endsWith('IMG_0002.MOV'))
+      .map(([, rel]) => sha256(fixtureBytes(rel)))
+      .sort();
+    expect(out).toEqual(want);
+  });
+
   it('never wrote into the backup folders', async () => {
     expect(await snapshot(join(root, 'backups'))).toBe(backupsSnapshot);
     expect(await readFile(join(root, 'backups', '00008101-000A11112222333E', 'Info.plist'), 'utf8')).toContain('Plain iPhone');
