@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { FactoryContext, Logger, SecretStore } from '@keepsake/core';
 import type { GenFile } from './backup-generator.ts';
 
-export const REAL = process.env.KEEPSAKE_FIXTURES ?? join(import.meta.dirname, '../../../../shared/fixtures/real');
+/** shared/ sits beside the repository (locally and in CI); KEEPSAKE_FIXTURES_DIR overrides. */
+export const REAL = process.env.KEEPSAKE_FIXTURES_DIR ?? join(import.meta.dirname, '../../../../shared/fixtures/real');
 
 /** Camera-roll name → real fixture file. */
 export const CAMERA_ROLL: Record<string, string> = {
