@@ -61,6 +61,9 @@ describe('backup key bag', () => {
     expect(() => parseKeybag(Buffer.concat([tlv('UUID', Buffer.alloc(16)), tlv('ITER', u32(1)), cls]), 'x')).toThrow(/SALT or ITER/);
     expect(() => parseKeybag(Buffer.concat([head, tlv('DPSL', Buffer.alloc(20)), cls]), 'x')).toThrow(/DPSL and DPIC/);
     expect(() => parseKeybag(head, 'x')).toThrow(/no class keys/);
+    expect(() => parseKeybag(Buffer.concat([head, tlv('DPSL', Buffer.alloc(20)), tlv('DPIC', u32(0xffffffff)), cls]), 'x')).toThrow(/implausible iteration/);
+    const hugeIter = Buffer.concat([tlv('UUID', Buffer.alloc(16)), tlv('SALT', Buffer.alloc(20)), tlv('ITER', u32(0xffffffff)), cls]);
+    expect(() => parseKeybag(hugeIter, 'x')).toThrow(/implausible iteration/);
     expect(() => parseKeybag(Buffer.concat([head, tlv('UUID', Buffer.alloc(16, 2)), tlv('WPKY', Buffer.alloc(40))]), 'x')).toThrow(/no CLAS/);
   });
 

@@ -24,6 +24,13 @@ export interface Keybag {
   classKeys: Map<number, ClassKeyRecord>;
 }
 
+/**
+ * Real backups use 10,000,000 (SHA-256) and 10,000 (SHA-1) iterations. Far larger counts would
+ * keep the derivation busy for hours, so they are refused as a damaged or hostile key bag.
+ */
+export const MAX_DPIC = 100_000_000;
+export const MAX_ITER = 10_000_000;
+
 /** Tags seen in backup key bags; anything else means a format keepsake does not understand. */
 const HEADER_TAGS = new Set(['VERS', 'TYPE', 'UUID', 'HMCK', 'WRAP', 'SALT', 'ITER', 'DPWT', 'DPIC', 'DPSL', 'SIGN']);
 const CLASS_TAGS = new Set(['UUID', 'CLAS', 'WRAP', 'KTYP', 'WPKY', 'PBKY']);
@@ -91,6 +98,9 @@ export function parseKeybag(bytes: Uint8Array, location: string): Keybag {
   const dpsl = header.get('DPSL');
   const dpic = u32('DPIC');
   if ((dpsl === undefined) !== (dpic === undefined)) throw BackupError.keybagInvalid(location, 'DPSL and DPIC must come together');
+  if (iterations > MAX_ITER || (dpic !== undefined && (dpic < 1 || dpic > MAX_DPIC))) {
+    throw BackupError.keybagInvalid(location, `implausible iteration counts (ITER ${iterations}, DPIC ${dpic}); real backups use 10,000 and 10,000,000`);
+  }
   if (classKeys.size === 0) throw BackupError.keybagInvalid(location, 'no class keys');
   return {
     version: u32('VERS'),
