@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sink } from '@keepsake/core';
@@ -163,6 +163,19 @@ describe('folder sink: put', () => {
     await mkdir(join(root, 'IMG_0010.JPG'));
     const r = await s.put(asset('d', [bytesResource('IMG_0010.JPG', new Uint8Array(4096))]), putContext());
     expect(r.items[0]?.location).toBe('IMG_0010 (2).JPG');
+  });
+
+  it('removes partial files a killed run left a day ago, keeps fresh ones (a live writer)', async () => {
+    const dir = join(root, '2021/04');
+    await mkdir(dir, { recursive: true });
+    const stale = join(dir, '.keepsake-partial-0123456789ab-IMG_0001.HEIC');
+    const fresh = join(dir, '.keepsake-partial-ba9876543210-IMG_0002.HEIC');
+    await writeFile(stale, 'half');
+    await writeFile(fresh, 'being written');
+    const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(stale, old, old);
+    await (await sink()).put(asset('t', [bytesResource('IMG_0012.JPG', text('x'))]), putContext());
+    expect((await readdir(dir)).sort()).toEqual(['.keepsake-partial-ba9876543210-IMG_0002.HEIC', 'IMG_0012.JPG']);
   });
 
   it('zero-byte resources are stored as zero-byte files', async () => {

@@ -53,6 +53,8 @@ type PlannedItem = { resource: Resource; name: string; key: string } & ({ action
 class NameTaken extends Error {}
 
 const MAX_ATTEMPTS = 20;
+/** Age after which a leftover `.keepsake-partial-*` file is removed. */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 const MAX_COUNTER = 10_000;
 
 /**
@@ -156,15 +158,34 @@ export class FolderSink implements Sink {
   private index(dir: string): Promise<FolderIndex> {
     let p = this.folders.get(dir);
     if (!p) {
-      p = readdir(dir).then((entries) => {
+      p = readdir(dir).then(async (entries) => {
         const names = new Map<string, string>();
-        for (const name of entries) if (!name.startsWith(TEMP_PREFIX)) names.set(collisionKey(name), name);
+        for (const name of entries) {
+          if (name.startsWith(TEMP_PREFIX)) await this.sweepStaleTemp(join(dir, name));
+          else names.set(collisionKey(name), name);
+        }
         return { names, reserved: new Map<string, Promise<void>>() };
       });
       p.catch(() => this.folders.delete(dir));
       this.folders.set(dir, p);
     }
     return p;
+  }
+
+  /**
+   * A temp file left by a killed run (SIGKILL, power loss) is never renamed into place. One that
+   * nobody has written to for a day cannot belong to a live writer: remove it.
+   */
+  private async sweepStaleTemp(path: string): Promise<void> {
+    try {
+      const st = await stat(path);
+      if (st.isFile() && Date.now() - st.mtimeMs > STALE_TEMP_MS) {
+        await rm(path, { force: true });
+        this.o.logger.info('Removed a stale partial file left by an interrupted run', { path });
+      }
+    } catch {
+      // gone already, or not ours to touch
+    }
   }
 
   /** Runs `fn` alone for `dir` (in this process); the no-clobber rename covers other processes. */
