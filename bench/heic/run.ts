@@ -65,17 +65,21 @@ async function rssChild(decoder: string, photos: number): Promise<void> {
   const transform = plugin.createHeicToJpegTransform({ decoder }, { logger: silentLogger });
   const tempRoot = join(WORK, `tmp-${decoder}`);
   let childPeakKb = 0;
+  let done = 0;
+  const timeline: string[] = [];
   const sampler = setInterval(() => {
-    // heif-convert children (native decoder) are separate processes: add their RSS.
+    // heif-convert children (native decoder) are separate processes: add the RSS of our own.
     let kb = 0;
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        if (/^Name:\s+heif-(convert|info)/m.test(status)) kb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+        if (/^PPid:\s+(\d+)/m.exec(status)?.[1] === String(process.pid)) kb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       } catch {}
     }
     childPeakKb = Math.max(childPeakKb, kb);
   }, 50);
+  // RSS after 10 %, 25 %, 50 %, 100 % of the photos: flat means bounded.
+  const marks = new Set([0.1, 0.25, 0.5, 1].map((f) => Math.round(f * names.length)));
   const started = performance.now();
   let bytes = 0;
   let next = 0;
@@ -91,13 +95,14 @@ async function rssChild(decoder: string, photos: number): Promise<void> {
         const asset = await transform.apply({ id: name, kind: 'photo', resources: [resource] }, ctx);
         for await (const chunk of asset.resources[1].open()) bytes += chunk.byteLength;
         rmSync(ctx.tempDir, { recursive: true, force: true });
+        if (marks.has(++done)) timeline.push(`${done}: ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
       }
     }),
   );
   clearInterval(sampler);
   await transform.close();
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(JSON.stringify({ decoder, photos: names.length, seconds, bytes, maxRssMb: process.resourceUsage().maxRSS / 1024, childPeakMb: childPeakKb / 1024 }));
+  process.stdout.write(JSON.stringify({ decoder, photos: names.length, seconds, bytes, maxRssMb: process.resourceUsage().maxRSS / 1024, childPeakMb: childPeakKb / 1024, timeline }));
 }
 
 if (values['rss-child']) {
@@ -180,7 +185,7 @@ if (!values['skip-rss']) {
     child.stdout.on('data', (d) => (text += d));
     await new Promise((resolve) => child.on('exit', resolve));
     const r = JSON.parse(text);
-    console.log(`${photos} photos, decoder ${decoder}: ${r.seconds.toFixed(1)} s (${(r.photos / r.seconds).toFixed(2)}/s), peak RSS ${r.maxRssMb.toFixed(0)} MB (node process) + ${r.childPeakMb.toFixed(0)} MB (heif-convert children at peak)`);
+    console.log(`${photos} photos, decoder ${decoder}: ${r.seconds.toFixed(1)} s (${(r.photos / r.seconds).toFixed(2)}/s), peak RSS ${r.maxRssMb.toFixed(0)} MB (node process) + ${r.childPeakMb.toFixed(0)} MB (its heif-convert children at peak); RSS after n photos: ${r.timeline.join(', ')}`);
   }
 }
 rmSync(WORK, { recursive: true, force: true });

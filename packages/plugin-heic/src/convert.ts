@@ -5,13 +5,14 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readHeifExif, readHeifIcc, readHeifXmp, withFile } from '@keepsake/media';
+import { type HeifFile, itemProperties, readHeifExif, readHeifIcc, readHeifXmp, referencedItems, withFile } from '@keepsake/media';
 import { ExifRewriteError, rewriteExifForJpeg } from './exif-rewrite.js';
 import { checkHeif } from './heif-check.js';
 import { type HeifTools, heifConvertToJpeg } from './heif-convert-cli.js';
 import { encodeJpeg, type JpegEncoderName, jpegEncoderName } from './jpeg-encoder.js';
 import { exifSegment, iccSegments, jpegSize, MAX_EXIF_TIFF, MAX_XMP_PACKET, splitJpeg, withMetadataSegments, xmpSegment } from './jpeg-segments.js';
 import { decodeHeifToRgb } from './wasm-decoder.js';
+import { type ColourSignal, DEFAULT_SIGNAL } from './ycbcr.js';
 
 export type DecoderName = 'wasm' | 'native';
 
@@ -50,6 +51,18 @@ interface SourceMetadata {
   exif: Uint8Array | undefined;
   xmp: string | undefined;
   icc: Uint8Array | undefined;
+  /** How to turn the coded YCbCr into RGB (the wasm path converts itself). */
+  signal: ColourSignal;
+}
+
+/** The primary image's `nclx` (else its first tile's), as matrix + range; the default without one. */
+function colourSignal(heif: HeifFile): ColourSignal {
+  for (const id of [heif.primaryItemId, ...referencedItems(heif, 'dimg', heif.primaryItemId).slice(0, 1)]) {
+    for (const { property } of itemProperties(heif, id)) {
+      if (property.type === 'colr' && property.colourType === 'nclx') return { matrix: property.matrix, fullRange: property.fullRange };
+    }
+  }
+  return DEFAULT_SIGNAL;
 }
 
 async function readSourceMetadata(input: string): Promise<SourceMetadata> {
@@ -63,7 +76,7 @@ async function readSourceMetadata(input: string): Promise<SourceMetadata> {
       readHeifXmp(ra, heif).catch(() => undefined),
       readHeifIcc(ra, heif).catch(() => undefined),
     ]);
-    return { exif, xmp, icc };
+    return { exif, xmp, icc, signal: colourSignal(heif) };
   });
 }
 
@@ -98,12 +111,12 @@ function metadataSegments(meta: SourceMetadata, size: { width: number; height: n
   return { segments, carried };
 }
 
-async function decodeAndEncode(job: ConvertJob): Promise<{ jpeg: Uint8Array; encoder: ConvertResult['encoder'] }> {
+async function decodeAndEncode(job: ConvertJob, signal: ColourSignal): Promise<{ jpeg: Uint8Array; encoder: ConvertResult['encoder'] }> {
   if (job.decoder === 'native') {
     if (!job.tools) throw new Error('The native decoder needs heif-convert');
     return { jpeg: await heifConvertToJpeg(job.tools, job.input, job.workDir, job.quality), encoder: 'heif-convert' };
   }
-  const rgb = decodeHeifToRgb(await readFile(job.input));
+  const rgb = decodeHeifToRgb(await readFile(job.input), signal);
   return { jpeg: await encodeJpeg(rgb, job.quality, job.encoder), encoder: jpegEncoderName(job.encoder) };
 }
 
@@ -114,7 +127,7 @@ export async function convertHeicFile(job: ConvertJob): Promise<ConvertResult> {
     const meta = await readSourceMetadata(job.input);
     let encoded: Awaited<ReturnType<typeof decodeAndEncode>>;
     try {
-      encoded = await decodeAndEncode(job);
+      encoded = await decodeAndEncode(job, meta.signal);
     } catch (err) {
       throw new HeicDecodeError((err as Error).message);
     }

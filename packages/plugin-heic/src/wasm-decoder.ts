@@ -4,6 +4,7 @@
  * applied, grids assembled, 10-bit reduced to 8-bit RGB.
  */
 import { createRequire } from 'node:module';
+import { type ColourSignal, DEFAULT_SIGNAL, ycbcrToRgb } from './ycbcr.js';
 
 export class WasmDecodeError extends Error {
   override readonly name = 'WasmDecodeError';
@@ -17,7 +18,8 @@ export interface RgbImage {
 }
 
 interface HeifChannel {
-  id: unknown;
+  id: { value: number };
+  bits_per_pixel: number;
   width: number;
   height: number;
   stride: number;
@@ -39,8 +41,8 @@ interface LibHeif {
   heif_js_decode_image2(handle: unknown, colorspace: unknown, chroma: unknown): unknown;
   heif_image_release(image: unknown): void;
   heif_image_handle_release(handle: unknown): void;
-  heif_colorspace: { heif_colorspace_RGB: unknown };
-  heif_chroma: { heif_chroma_interleaved_RGB: unknown };
+  heif_colorspace: { heif_colorspace_RGB: unknown; heif_colorspace_YCbCr: unknown };
+  heif_chroma: { heif_chroma_interleaved_RGB: unknown; heif_chroma_420: unknown };
   heif_get_version(): string;
 }
 
@@ -60,8 +62,39 @@ function failed(value: unknown): string | undefined {
   return typeof v.message === 'string' && v.message ? v.message : `libheif error ${JSON.stringify(v.code)}`;
 }
 
-/** Decodes the primary image of a HEIF file to RGB. Throws {@link WasmDecodeError}. */
-export function decodeHeifToRgb(file: Uint8Array): RgbImage {
+/**
+ * libheif-js builds its plane views before the wasm heap has finished growing for a large image,
+ * so the first decode after growth can throw `RangeError: Invalid typed array length`. The heap
+ * stays grown, so one retry succeeds (seen on heic/Issue_263_dotnet.heic).
+ */
+function decodeWithRetry(heif: LibHeif, handle: unknown, colorspace: unknown, chroma: unknown): unknown {
+  try {
+    return heif.heif_js_decode_image2(handle, colorspace, chroma);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return heif.heif_js_decode_image2(handle, colorspace, chroma);
+  }
+}
+
+const CHANNEL_Y = 0;
+const CHANNEL_CB = 1;
+const CHANNEL_CR = 2;
+
+/** 8-bit YCbCr 4:2:0 planes → RGB with keepsake's matrix rule; undefined for other layouts (10-bit, mono). */
+function planesToRgb(channels: HeifChannel[], signal: ColourSignal): RgbImage | undefined {
+  const find = (id: number) => channels.find((c) => c.id.value === id && c.bits_per_pixel === 8);
+  const [y, cb, cr] = [find(CHANNEL_Y), find(CHANNEL_CB), find(CHANNEL_CR)];
+  if (!y || !cb || !cr) return undefined;
+  const data = ycbcrToRgb({ width: y.width, height: y.height, y, cb, cr }, signal);
+  return { width: y.width, height: y.height, data };
+}
+
+/**
+ * Decodes the primary image of a HEIF file to RGB. 8-bit 4:2:0 images (every iPhone photo) are
+ * converted by {@link ycbcrToRgb} with `signal` (the file's nclx, else BT.601 full range); other
+ * layouts (10-bit, monochrome) by libheif. Throws {@link WasmDecodeError}.
+ */
+export function decodeHeifToRgb(file: Uint8Array, signal: ColourSignal = DEFAULT_SIGNAL): RgbImage {
   const heif = libheif();
   const ctx = heif.heif_context_alloc();
   let handle: unknown;
@@ -71,7 +104,17 @@ export function decodeHeifToRgb(file: Uint8Array): RgbImage {
     handle = (heif.heif_js_context_get_primary_image_handle ?? heif.heif_context_get_primary_image_handle).call(heif, ctx);
     const handleError = failed(handle);
     if (handleError) throw new WasmDecodeError(`libheif found no primary image: ${handleError}`);
-    const decoded = heif.heif_js_decode_image2(handle, heif.heif_colorspace.heif_colorspace_RGB, heif.heif_chroma.heif_chroma_interleaved_RGB);
+    const planar = decodeWithRetry(heif, handle, heif.heif_colorspace.heif_colorspace_YCbCr, heif.heif_chroma.heif_chroma_420);
+    if (!failed(planar)) {
+      const { image, channels } = planar as { image: unknown; channels: HeifChannel[] };
+      try {
+        const rgb = planesToRgb(channels, signal);
+        if (rgb) return rgb;
+      } finally {
+        heif.heif_image_release(image);
+      }
+    }
+    const decoded = decodeWithRetry(heif, handle, heif.heif_colorspace.heif_colorspace_RGB, heif.heif_chroma.heif_chroma_interleaved_RGB);
     const decodeError = failed(decoded);
     if (decodeError) throw new WasmDecodeError(`libheif could not decode the image: ${decodeError}`);
     const { image, channels } = decoded as { image: unknown; channels: HeifChannel[] };
