@@ -43,3 +43,14 @@ export { waitForTrust, type WaitForTrustOptions } from './trust.js';
 export * from './usbmux-address.js';
 export { UsbmuxClient, type UsbmuxClientOptions, type UsbmuxDevice, type UsbmuxEvent } from './usbmux-client.js';
 export * from './usbmux-protocol.js';
+export {
+  APPLE_VENDOR_ID,
+  type DirectUsbDevice,
+  isAppleMobileProduct,
+  listDirectUsbDevices,
+  loadUsb,
+  openDirectUsb,
+  USBMUX_INTERFACE,
+} from './usb-direct.js';
+export * from './usb-mux-protocol.js';
+export { UsbMuxSession, type UsbMuxSessionOptions } from './usb-mux-session.js';
