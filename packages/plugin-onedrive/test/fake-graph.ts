@@ -70,6 +70,8 @@ export interface FakeGraphOptions {
 }
 
 const UNIT = 320 * 1024;
+/** Depth of the bandwidth token bucket: how far a slow reader may catch up. */
+const BURST_MS = 250;
 
 export async function startFakeGraph(options: FakeGraphOptions) {
   const items = new Map<string, FakeItem>();
@@ -163,8 +165,10 @@ export async function startFakeGraph(options: FakeGraphOptions) {
         if (onChunk) onChunk(c);
         else chunks.push(c);
         if (options.bytesPerSecond) {
+          // A token bucket BURST_MS deep (like `tc tbf` with a burst): time the link sat idle because
+          // this process was slow to read is not lost beyond that depth, the average rate never exceeds bps.
           const now = performance.now();
-          const start = Math.max(now, nextFreeAt);
+          const start = Math.max(now - BURST_MS, nextFreeAt);
           nextFreeAt = start + (c.length / options.bytesPerSecond) * 1000;
           const wait = nextFreeAt - now;
           // Let a body run at most ~25 ms ahead of the schedule: pausing per chunk would make the
