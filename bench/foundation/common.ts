@@ -25,6 +25,8 @@ export interface Measured {
   wallMs: number;
   /** Peak resident set size of the measured process, in bytes (GNU time %M). */
   maxRssBytes: number;
+  /** User + system CPU time of the process and its children (GNU time %U + %S), in ms. */
+  cpuMs: number;
   stdout: string;
   stderr: string;
 }
@@ -33,7 +35,7 @@ export interface Measured {
 export function measure(cmd: string, args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '__TIME__ %e %M', cmd, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', '__TIME__ %e %M %U %S', cmd, ...args], {
       cwd: o.cwd,
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,8 +47,15 @@ export function measure(cmd: string, args: string[], o: { cwd: string; env?: Nod
     child.once('error', reject);
     child.once('close', (code) => {
       const wallMs = performance.now() - started;
-      const m = stderr.match(/__TIME__ ([\d.]+) (\d+)/);
-      resolve({ code, wallMs, maxRssBytes: m ? Number(m[2]) * 1024 : Number.NaN, stdout, stderr: stderr.replace(/__TIME__.*\n?/, '') });
+      const m = stderr.match(/__TIME__ ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/);
+      resolve({
+        code,
+        wallMs,
+        maxRssBytes: m ? Number(m[2]) * 1024 : Number.NaN,
+        cpuMs: m ? (Number(m[3]) + Number(m[4])) * 1000 : Number.NaN,
+        stdout,
+        stderr: stderr.replace(/__TIME__.*\n?/, ''),
+      });
     });
   });
 }
