@@ -106,6 +106,16 @@ describe('onedrive sink: uploads', () => {
     });
   });
 
+  it('conflict: replace overwrites a different remote file in place', async () => {
+    const sink = await newSink({ conflict: 'replace' });
+    const before = fx.fake.putFile('Pictures/keepsake/2024/05/IMG_0016.HEIC', Buffer.from('old content'));
+    const bytes = patternBytes(16, 0, 30 * KiB);
+    const r = await sink.put(photoAsset([memoryResource('IMG_0016.HEIC', bytes)]), putContext());
+    expect(r.items[0]).toMatchObject({ location: 'Pictures/keepsake/2024/05/IMG_0016.HEIC', remoteId: before.id, verified: true });
+    expect(fx.fake.file('Pictures/keepsake/2024/05/IMG_0016.HEIC')!.sha256).toBe(sha(bytes));
+    expect(fx.fake.files()).toHaveLength(1);
+  });
+
   it('sanitises names with : * ? and trailing dots/spaces', async () => {
     const sink = await newSink({ path: 'Pictures/{album}' });
     const asset = { ...photoAsset([memoryResource('a:b*c?.jpg', Buffer.from('x')), memoryResource('clip . ', Buffer.from('y'), { role: 'edited' })]), album: 'Trip: Rome? ' };

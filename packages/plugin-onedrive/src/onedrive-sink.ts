@@ -211,8 +211,12 @@ export async function createOneDriveSink(input: Partial<OneDriveOptions> & { cli
         verified = received(item, hashes.quickXorHash, size, p.path);
       }
     } catch (err) {
-      // Our own upload arrived damaged: remove it so the retry does not leave a second copy.
-      await graph.request({ method: 'DELETE', url: api(`items/${encodeURIComponent(item.id)}`), accept: [404], signal: ctx.signal }).catch(() => {});
+      // Our own upload arrived damaged: remove it so the retry does not leave a second copy. Never
+      // when it replaced a file that was there before (conflict: replace): that one stays, with
+      // its previous content in OneDrive's version history.
+      if (!p.existing) {
+        await graph.request({ method: 'DELETE', url: api(`items/${encodeURIComponent(item.id)}`), accept: [404], signal: ctx.signal }).catch(() => {});
+      }
       throw err;
     }
     const folder = p.path.includes('/') ? p.path.slice(0, p.path.lastIndexOf('/') + 1) : '';
