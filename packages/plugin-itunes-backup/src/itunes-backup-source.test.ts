@@ -164,6 +164,18 @@ describe('itunes-backup source, plain backup', () => {
     await expect(scanAll(source)).rejects.toMatchObject({ code: 'BACKUP_MANIFEST_CORRUPT' });
   });
 
+  it("dates a Live Photo whose still has no metadata date from its video ('partner')", async () => {
+    const root = join(work, 'plain-partner');
+    const files = [
+      { domain: 'CameraRollDomain', relativePath: 'Media/DCIM/100APPLE/IMG_0005.JPG', content: fixtureBytes('edge-cases/noexif.jpg'), mtime: 1_700_000_000 },
+      { domain: 'CameraRollDomain', relativePath: 'Media/DCIM/100APPLE/IMG_0005.MOV', content: fixtureBytes('video/meta.mov'), mtime: 1_700_000_000 },
+    ];
+    generateBackup({ root, udid: UDID, files });
+    const [asset, ...rest] = await scanAll(await createItunesBackupSource({ path: root }, factoryContext()));
+    expect(rest).toEqual([]);
+    expect(asset).toMatchObject({ id: '100APPLE/IMG_0005', kind: 'live', capturedAt: { local: '2019-02-12T15:27:12', offset: '+08:00', source: 'partner' } });
+  });
+
   it('reads a WAL-mode Manifest.db from a copy, never creating -shm/-wal beside it', async () => {
     const root = join(work, 'plain-wal');
     const { dir } = generateBackup({ root, udid: UDID, files: realisticFiles() });

@@ -11,7 +11,7 @@ import {
   type Source,
   throwIfAborted,
 } from '@keepsake/core';
-import { captureDateFrom, groupCameraRoll, type MediaInfo, readMediaInfo } from '@keepsake/media';
+import { captureDateFrom, groupCameraRoll, livePhotoCaptureDate, type MediaInfo, readMediaInfo } from '@keepsake/media';
 import { type BackupInfo, findBackups, readBackupInfo, isBackupDir, selectBackup } from './backup-info.js';
 import { type BackupKeys, unlockBackup, unwrapFileKey } from './backup-keys.js';
 import { defaultBackupRoots } from './backup-locations.js';
@@ -37,6 +37,7 @@ export interface PromptTerminal {
 }
 
 const DIAG = 'itunes-backup';
+const GUESSED_DATE = new Set(['filename', 'mtime', 'unknown']);
 
 /** Where to look: `path` (resolved from the config folder) or the OS's standard backup folders. */
 export function backupSearchRoots(options: ItunesBackupOptions, ctx: Pick<FactoryContext, 'configDir' | 'env'>): string[] {
@@ -161,14 +162,19 @@ class ItunesBackupSource implements Source {
       if (primary) {
         const { file, key } = fileKeys.get(primary) as { file: BackupMediaFile; key: Uint8Array | undefined };
         const info = await this.readInfo(file, key, diagnostics);
-        const capturedAt = captureDateFrom(info, { name: file.name, mtimeMs: file.mtimeMs });
-        if (capturedAt) asset.capturedAt = capturedAt;
-        const motion = resources.find((r) => r.role === 'motion');
+        let capturedAt = captureDateFrom(info, { name: file.name, mtimeMs: file.mtimeMs });
         let contentIdentifier = info?.contentIdentifier;
-        if (!contentIdentifier && motion) {
+        const motion = resources.find((r) => r.role === 'motion');
+        // A filename or mtime date is a guess; a metadata date without an offset is incomplete.
+        const dateComplete = !!capturedAt?.offset && !GUESSED_DATE.has(capturedAt.source);
+        if (motion && (!dateComplete || !contentIdentifier)) {
+          // Same capture: the Live Photo's video supplies a missing date, UTC offset or identifier.
           const m = fileKeys.get(motion) as { file: BackupMediaFile; key: Uint8Array | undefined };
-          contentIdentifier = (await this.readInfo(m.file, m.key, diagnostics))?.contentIdentifier;
+          const motionInfo = await this.readInfo(m.file, m.key, diagnostics);
+          if (!dateComplete) capturedAt = livePhotoCaptureDate(capturedAt, captureDateFrom(motionInfo, { name: m.file.name, mtimeMs: m.file.mtimeMs }));
+          contentIdentifier ??= motionInfo?.contentIdentifier;
         }
+        if (capturedAt) asset.capturedAt = capturedAt;
         if (contentIdentifier) asset.contentIdentifier = contentIdentifier;
       }
       yield asset;
