@@ -274,4 +274,17 @@ describe('runPipeline', () => {
     expect(again.skipped).toBe(2);
     expect(mail.puts).toBe(2);
   });
+
+  it('an error diagnostic from the source fails the item but still delivers what it has', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('a');
+    const a = assets(2);
+    a[0]!.diagnostics = [{ level: 'error', source: 'backup:missing', message: 'IMG_0000.MOV is not in the backup' }];
+    a.push({ id: 'empty', kind: 'other', resources: [], diagnostics: [{ level: 'error', source: 'backup:missing', message: 'nothing left' }] });
+    const report = await runPipeline(prepared(new MemorySource('s', a), [sink]), { ledger });
+    expect(report.failed).toBe(2);
+    expect(report.failures.map((f) => f.error.code)).toEqual(['SOURCE_ITEM_INCOMPLETE', 'SOURCE_ITEM_INCOMPLETE']);
+    expect(report.copied).toBe(2);
+    expect(sink.puts).toBe(2);
+  });
 });

@@ -207,7 +207,13 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     for (const d of asset.diagnostics ?? []) {
       report.diagnostics.push({ assetId: asset.id, diagnostic: d });
       emit({ type: 'diagnostic', assetId: asset.id, diagnostic: d });
+      // an error the source found (a file missing from a backup) fails the item: the report and
+      // exit code say so, while whatever resources it does have are still delivered
+      if (d.level === 'error') {
+        fail(asset.id, undefined, new KeepsakeError('SOURCE_ITEM_INCOMPLETE', `${d.source}: ${d.message}`, { stage: 'scan', assetId: asset.id, classification: 'permanent' }));
+      }
     }
+    if (asset.resources.length === 0) return;
     emit({ type: 'asset-start', assetId: asset.id, bytes: asset.resources.reduce((n, r) => n + (r.size ?? 0), 0) });
     const pending: SinkRuntime[] = [];
     for (const s of sinks) {
