@@ -20,7 +20,7 @@ import {
   splitName,
   throwIfAborted,
 } from '@keepsake/core';
-import { type CameraRollFile, captureDateFrom, groupCameraRoll, MAX_METADATA_READ, type MediaInfo, type RandomAccess, readMediaInfo } from '@keepsake/media';
+import { type CameraRollFile, type CameraRollGroup, captureDateFrom, groupCameraRoll, MAX_METADATA_READ, type MediaInfo, type RandomAccess, readMediaInfo } from '@keepsake/media';
 import type { AfcClient } from './afc-client.js';
 import { AfcConnection } from './afc-connection.js';
 import type { SessionOptions } from './device-session.js';
@@ -46,6 +46,7 @@ interface PhoneFile extends CameraRollFile {
 
 const DCIM = '/DCIM';
 const STAT_BATCH = 64;
+const METADATA_AHEAD = 8;
 
 const RA_BLOCK = 64 * 1024;
 const RA_BLOCKS = 8;
@@ -121,38 +122,51 @@ export class IphoneSource implements Source {
     const groups = groupCameraRoll(files);
     ctx.reportTotals({ assets: groups.length, bytes: files.reduce((n, f) => n + f.size, 0) });
     const usedIds = new Set<string>();
+    // Metadata of the next few assets is read concurrently (AFC requests pipeline), yielded in order.
+    const pending: Promise<Asset>[] = [];
     for (const group of groups) {
       throwIfAborted(ctx.signal);
-      const diagnostics: Diagnostic[] = [...group.diagnostics];
-      const resources: Resource[] = group.members.map(({ file, role }) => ({
-        role,
-        name: file.name,
-        key: file.path,
-        size: file.size,
-        mtimeMs: file.mtimeMs,
-        mediaType: mediaTypeOf(file.name),
-        open: (options?: OpenOptions) => this.open(file, options),
-      }));
       const primary = (group.members[0] as (typeof group.members)[0]).file;
       let id = splitName(primary.path).base;
       if (usedIds.has(id)) id = primary.path;
       usedIds.add(id);
-      const info = await this.metadata(primary, diagnostics, ctx.signal);
-      let capturedAt = captureDateFrom(info, { name: primary.name, mtimeMs: primary.mtimeMs });
-      let contentIdentifier = info?.contentIdentifier;
-      const motion = group.members.find((m) => m.role === 'motion')?.file;
-      if (motion && (!contentIdentifier || capturedAt?.source === 'mtime' || capturedAt?.source === 'filename')) {
-        const partner = await this.metadata(motion, diagnostics, ctx.signal);
-        const partnerDate = captureDateFrom(partner, { name: '' });
-        if (partnerDate && (capturedAt?.source === 'mtime' || capturedAt?.source === 'filename' || !capturedAt)) capturedAt = { ...partnerDate, source: 'partner' };
-        contentIdentifier ??= partner?.contentIdentifier;
-      }
-      const asset: Asset = { id, kind: group.kind, resources };
-      if (capturedAt) asset.capturedAt = capturedAt;
-      if (contentIdentifier) asset.contentIdentifier = contentIdentifier;
-      if (diagnostics.length > 0) asset.diagnostics = diagnostics;
-      yield asset;
+      const next = this.toAsset(id, group, ctx.signal);
+      next.catch(() => undefined);
+      pending.push(next);
+      if (pending.length >= METADATA_AHEAD) yield await (pending.shift() as Promise<Asset>);
     }
+    while (pending.length > 0) yield await (pending.shift() as Promise<Asset>);
+  }
+
+  private async toAsset(id: string, group: CameraRollGroup<PhoneFile>, signal: AbortSignal): Promise<Asset> {
+    const diagnostics: Diagnostic[] = [...group.diagnostics];
+    const resources: Resource[] = group.members.map(({ file, role }) => ({
+      role,
+      name: file.name,
+      key: file.path,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      mediaType: mediaTypeOf(file.name),
+      open: (options?: OpenOptions) => this.open(file, options),
+    }));
+    const primary = (group.members[0] as (typeof group.members)[0]).file;
+    const info = await this.metadata(primary, diagnostics, signal);
+    let capturedAt = captureDateFrom(info, { name: primary.name, mtimeMs: primary.mtimeMs });
+    let contentIdentifier = info?.contentIdentifier;
+    const motion = group.members.find((m) => m.role === 'motion')?.file;
+    const weakDate = !capturedAt || capturedAt.source === 'mtime' || capturedAt.source === 'filename';
+    if (motion && (!contentIdentifier || weakDate)) {
+      // A Live Photo still without a date or identifier: the video of the same capture knows them.
+      const partner = await this.metadata(motion, diagnostics, signal);
+      const partnerDate = captureDateFrom(partner, { name: '' });
+      if (partnerDate && weakDate) capturedAt = { ...partnerDate, source: 'partner' };
+      contentIdentifier ??= partner?.contentIdentifier;
+    }
+    const asset: Asset = { id, kind: group.kind, resources };
+    if (capturedAt) asset.capturedAt = capturedAt;
+    if (contentIdentifier) asset.contentIdentifier = contentIdentifier;
+    if (diagnostics.length > 0) asset.diagnostics = diagnostics;
+    return asset;
   }
 
   async close(): Promise<void> {
