@@ -207,6 +207,20 @@ describe('folder sink: verify', () => {
     expect(await s.verify!(item!, ctx)).toMatchObject({ status: 'missing' });
     expect(await s.verify!({ ...item!, location: '../../etc/passwd' }, ctx)).toMatchObject({ status: 'unverifiable' });
   });
+
+  it('discard moves a corrupt copy aside (never deletes it) so a repair can use the name again', async () => {
+    const s = await sink();
+    const [item] = (await s.put(asset('d', [bytesResource('IMG_0010.JPG', text('good bytes'))]), putContext())).items;
+    const ctx = { signal: new AbortController().signal, logger: putContext().logger };
+    await writeFile(join(root, item!.location), 'bad bytes!');
+    await s.discard!(item!, ctx);
+    const names = await tree(root);
+    expect(names.some((n) => /IMG_0010\.JPG\.corrupt-\d{8}T\d{6}Z$/.test(n))).toBe(true);
+    expect(names).not.toContain(item!.location);
+    const [again] = (await (await sink()).put(asset('d', [bytesResource('IMG_0010.JPG', text('good bytes'))]), putContext())).items;
+    expect(again!.location).toBe(item!.location);
+    await expect(s.discard!({ ...item!, location: '../../x' }, ctx)).rejects.toMatchObject({ code: 'NAME_UNSAFE' });
+  });
 });
 
 describe('nameWithCounter', () => {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import {
   type Asset,
@@ -125,6 +125,18 @@ export class FolderSink implements Sink {
       if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing', detail: `${path} does not exist` };
       throw this.wrap(err, undefined, path);
     }
+  }
+
+  /**
+   * Moves a copy `verify` found corrupt aside as `<name>.corrupt-<UTC timestamp>` (never deleted:
+   * it may be the only trace of something), so a repair can write a good copy under the name.
+   */
+  async discard(item: StoredResource, ctx: { signal: AbortSignal; logger: Logger }): Promise<void> {
+    const path = resolve(this.o.root, ...item.location.split('/'));
+    if (!inside(this.o.root, path)) throw unsafe(item.location, this.o.root, undefined);
+    const aside = `${path}.corrupt-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    await rename(path, aside);
+    ctx.logger.warn(`Moved the corrupt copy ${path} aside to ${aside}`);
   }
 
   /** Creates the target folder, proving it (after symlinks) is still inside the root. */
@@ -361,10 +373,10 @@ function inside(root: string, path: string): boolean {
   return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-function unsafe(relDir: string, root: string, asset: Asset): KeepsakeError {
+function unsafe(relDir: string, root: string, asset: Asset | undefined): KeepsakeError {
   return new KeepsakeError('NAME_UNSAFE', `Folder "${relDir}" would be outside ${root}`, {
     stage: 'put',
-    assetId: asset.id,
+    assetId: asset?.id,
     location: root,
     hint: 'A symlink inside the destination points elsewhere, or the template is unsafe; keepsake never writes outside the destination folder.',
   });
