@@ -15,7 +15,10 @@ import { parseArgs } from 'node:util';
 import { findFixturesDir, type SimFs, Simulator, taggedContent } from '../../packages/device-sim/dist/index.js';
 import { createIphoneSource, openAfc, UsbmuxClient } from '../../packages/transport-usb/dist/index.js';
 
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '1024' }, files: { type: 'string', default: '5000' }, hash: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { mb: { type: 'string', default: '1024' }, files: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '3' }, hash: { type: 'boolean', default: false } },
+});
+const rounds = Number(values.rounds);
 const bigBytes = Number(values.mb) * 1024 * 1024;
 const smallCount = Number(values.files);
 const CHUNK = 1024 * 1024;
@@ -83,6 +86,15 @@ async function rawLoopback(kind: 'unix' | 'tcp'): Promise<{ ms: number; bytes: n
 }
 
 const mbps = (bytes: number, ms: number) => bytes / 1024 / 1024 / (ms / 1000);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+/** Wall time and this process's CPU time (server and client both run here) of one copy. */
+async function timed(fn: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - t0, cpuMs: (used.user + used.system) / 1000 };
+}
 const bigResults: Record<string, unknown> = {};
 for (const kind of ['unix', 'tcp'] as const) {
   const s = await Simulator.start(kind === 'tcp' ? { tcpPort: 0, devices: [{ name: 'Bench Phone', fs }] } : { devices: [{ name: 'Bench Phone', fs }] });
@@ -90,14 +102,33 @@ for (const kind of ['unix', 'tcp'] as const) {
   const [dev] = await mux.listDevices();
   if (!dev) throw new Error('simulator shows no device');
   const client = await openAfc(mux, dev);
-  const raw = await rawLoopback(kind);
-  const afcOut = sink();
-  const t0 = performance.now();
-  for await (const c of client.readFile('/DCIM/100APPLE/IMG_0001.MOV', { chunkSize: CHUNK, expectedSize: big.size })) afcOut.add(c);
-  const afcMs = performance.now() - t0;
-  if (afcOut.bytes !== big.size || raw.bytes !== big.size) throw new Error(`byte counts differ: afc ${afcOut.bytes}, raw ${raw.bytes}, want ${big.size}`);
-  if (values.hash && afcOut.digest() !== raw.digest) throw new Error('AFC bytes differ from the raw copy');
-  bigResults[kind] = { rawMiBps: Math.round(mbps(raw.bytes, raw.ms)), afcMiBps: Math.round(mbps(afcOut.bytes, afcMs)), ratio: Number((raw.ms / afcMs).toFixed(2)) };
+  const perRound: { rawMiBps: number; afcMiBps: number; wallRatio: number; cpuRatio: number }[] = [];
+  // Raw and AFC alternate, so load from other processes hits both alike.
+  for (let round = 0; round < rounds; round++) {
+    let raw!: Awaited<ReturnType<typeof rawLoopback>>;
+    const rawT = await timed(async () => {
+      raw = await rawLoopback(kind);
+    });
+    const afcOut = sink();
+    const afcT = await timed(async () => {
+      for await (const c of client.readFile('/DCIM/100APPLE/IMG_0001.MOV', { chunkSize: CHUNK, expectedSize: big.size })) afcOut.add(c);
+    });
+    if (afcOut.bytes !== big.size || raw.bytes !== big.size) throw new Error(`byte counts differ: afc ${afcOut.bytes}, raw ${raw.bytes}, want ${big.size}`);
+    if (values.hash && afcOut.digest() !== raw.digest) throw new Error('AFC bytes differ from the raw copy');
+    perRound.push({
+      rawMiBps: Math.round(mbps(big.size, rawT.ms)),
+      afcMiBps: Math.round(mbps(big.size, afcT.ms)),
+      wallRatio: Number((rawT.ms / afcT.ms).toFixed(2)),
+      cpuRatio: Number((rawT.cpuMs / afcT.cpuMs).toFixed(2)),
+    });
+  }
+  bigResults[kind] = {
+    rounds: perRound,
+    medianWallRatio: median(perRound.map((r) => r.wallRatio)),
+    medianCpuRatio: median(perRound.map((r) => r.cpuRatio)),
+    bestRawMiBps: Math.max(...perRound.map((r) => r.rawMiBps)),
+    bestAfcMiBps: Math.max(...perRound.map((r) => r.afcMiBps)),
+  };
   client.close();
   await s.stop();
 }
@@ -107,50 +138,55 @@ const usbmux = new UsbmuxClient({ env: sim.env() });
 const [device] = await usbmux.listDevices();
 if (!device) throw new Error('simulator shows no device');
 const afc = await openAfc(usbmux, device);
-let start: number;
-
-// Small files, AFC level: list every folder, stat and read every file (what a copy does).
-start = performance.now();
-let smallFiles = 0;
-for (const folder of await afc.readDir('/DCIM')) {
-  if (folder === '100APPLE') continue;
-  for (const name of await afc.readDir(`/DCIM/${folder}`)) {
-    const path = `/DCIM/${folder}/${name}`;
-    const info = await afc.getFileInfo(path);
-    const out = sink();
-    for await (const c of afc.readFile(path, { expectedSize: info.size })) out.add(c);
-    smallFiles++;
-  }
-}
-const smallMs = performance.now() - start;
-afc.close();
-
-// Small files through the whole `iphone` source: scan (grouping + metadata) and read every resource.
 const logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => logger };
-const source = await createIphoneSource({ env: sim.env(), logger });
-start = performance.now();
+const afcRates: number[] = [];
+const sourceRates: number[] = [];
+let smallFiles = 0;
 let sourceFiles = 0;
-for await (const asset of source.scan({ signal: new AbortController().signal, logger, reportTotals() {} })) {
-  for (const r of asset.resources) {
-    if ((r.size ?? 0) > 10 * 1024 * 1024) continue;
-    for await (const _ of r.open()) {
-      // drain
+for (let round = 0; round < rounds; round++) {
+  // Small files, AFC level: list every folder, stat and read every file, one after another.
+  let start = performance.now();
+  smallFiles = 0;
+  for (const folder of await afc.readDir('/DCIM')) {
+    if (folder === '100APPLE') continue;
+    for (const name of await afc.readDir(`/DCIM/${folder}`)) {
+      const path = `/DCIM/${folder}/${name}`;
+      const info = await afc.getFileInfo(path);
+      const out = sink();
+      for await (const c of afc.readFile(path, { expectedSize: info.size })) out.add(c);
+      smallFiles++;
     }
-    sourceFiles++;
   }
+  afcRates.push(Math.round(smallFiles / ((performance.now() - start) / 1000)));
+
+  // The whole `iphone` source: scan (grouping + capture-date metadata) and read every file.
+  const source = await createIphoneSource({ env: sim.env(), logger });
+  start = performance.now();
+  sourceFiles = 0;
+  for await (const asset of source.scan({ signal: new AbortController().signal, logger, reportTotals() {} })) {
+    for (const r of asset.resources) {
+      if ((r.size ?? 0) > 10 * 1024 * 1024) continue;
+      for await (const _ of r.open()) {
+        // drain
+      }
+      sourceFiles++;
+    }
+  }
+  sourceRates.push(Math.round(sourceFiles / ((performance.now() - start) / 1000)));
+  await source.close?.();
 }
-const sourceMs = performance.now() - start;
-await source.close?.();
+afc.close();
 await sim.stop();
 
 const result = {
   bigFileMiB: bigBytes / 1024 / 1024,
   bigFile: bigResults,
   smallFiles,
-  afcSmallFilesPerSecond: Math.round(smallFiles / (smallMs / 1000)),
+  afcSmallFilesPerSecond: { rounds: afcRates, median: median(afcRates) },
   sourceSmallFiles: sourceFiles,
-  sourceFilesPerSecond: Math.round(sourceFiles / (sourceMs / 1000)),
+  sourceFilesPerSecond: { rounds: sourceRates, median: median(sourceRates) },
   hashed: values.hash,
   node: process.version,
+  loadAverage: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(1))),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

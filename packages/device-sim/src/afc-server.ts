@@ -154,8 +154,12 @@ export function serveAfc(stream: Duplex, ctx: AfcServerContext): void {
           const head = Buffer.alloc(AFC_HEADER_SIZE);
           encodeAfcPacket(AfcOp.DATA, num).copy(head);
           head.writeBigUInt64LE(BigInt(AFC_HEADER_SIZE + data.length), 8);
+          // One writev for header + data.
+          stream.cork();
           write(head);
-          if (data.length > 0 && !write(data)) await new Promise((r) => stream.once('drain', r));
+          const flowing = data.length === 0 || write(data);
+          stream.uncork();
+          if (!flowing) await new Promise((r) => stream.once('drain', r));
           data = Buffer.alloc(0);
           break;
         }

@@ -135,6 +135,8 @@ export class Simulator {
 
   private handle(socket: net.Socket): void {
     this.clients.add(socket);
+    // Request/response traffic: without this, Nagle + delayed ACK stall TCP clients ~40 ms a reply.
+    socket.setNoDelay(true);
     socket.on('close', () => {
       this.clients.delete(socket);
       this.listeners.delete(socket);
