@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -290,5 +290,31 @@ describe('demo', () => {
     expect(files).toContain('2024/2024-07/IMG_E0003.JPG');
     expect(files).toContain('2024/2024-07/IMG_0003.AAE');
     expect(files).toHaveLength(26);
+  });
+});
+
+describe('run --dry-run', () => {
+  it('plans without copying or recording anything; the real run then copies exactly what was planned', async () => {
+    const d = await dirs.make('dry-');
+    await writeJson(join(d, 'keepsake.config.json'), {
+      ledger: './state/ledger.sqlite',
+      pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
+    });
+    for (let i = 1; i <= 5; i++) await writeJson(join(d, 'src', `IMG_000${i}.JSON`), { i });
+    await mkdir(join(d, 'out'));
+    const dry = await cli(['run', '--dry-run', '--json'], d);
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = reportOf(dry.stdout);
+    expect(planned).toMatchObject({ dryRun: true, planned: 5, copied: 0 });
+    expect(await listFiles(join(d, 'out'))).toEqual([]);
+    expect(existsSync(join(d, 'state'))).toBe(false);
+    const human = await cli(['run', '-n'], d);
+    expect(human.stdout).toContain('Dry run p');
+    expect(human.stdout).toContain('5 would be copied');
+    const real = await cli(['run', '--json'], d);
+    expect(real.code, real.stderr).toBe(0);
+    expect(reportOf(real.stdout)).toMatchObject({ copied: 5, failed: 0 });
+    // with a ledger, a dry run knows what is already there
+    expect(reportOf((await cli(['run', '--dry-run', '--json'], d)).stdout)).toMatchObject({ planned: 0, skipped: 5 });
   });
 });

@@ -97,12 +97,14 @@ describe('kill -9 at random points, then rerun', () => {
           setTimeout(() => child.kill('SIGKILL'), extraMs);
         }
       });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.stdin!.end();
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
       kills.push(`${afterItems}+${extraMs}ms → ${signal ?? `exit ${code}`} after ${done} items`);
       if (signal !== 'SIGKILL') {
         // the run finished before the kill point: nothing left to interrupt
-        expect(code).toBe(0);
+        expect(code, stderr).toBe(0);
         break;
       }
     }
@@ -166,5 +168,40 @@ describe('Ctrl-C', () => {
     expect(r2.copied + r2.skipped).toBe(files.length);
     expect(r2.skipped).toBe(copiedFirst);
     expect((await hashTree(join(root, 'out'))).size).toBe(files.length);
+  }, 120_000);
+
+  it('a second Ctrl-C quits at once (exit 130); the rerun completes, nothing partial under a final name', async () => {
+    const root = await dirs.make('sigint2-');
+    const env = { KEEPSAKE_DATA_DIR: join(root, 'data'), KEEPSAKE_CONFIG_DIR: join(root, 'config') };
+    const files = await writeCameraRoll(join(root, 'src'), 12, (i) => 4_000_000 + i, 'sigint2');
+    await mkdir(join(root, 'out'));
+    await writeJson(join(root, 'keepsake.config.json'), {
+      ledger: './ledger.sqlite',
+      pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
+    });
+    const child = spawnCli(['run', '--json'], { cwd: root, env });
+    let out = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!sent && out.includes('"type":"progress"')) {
+        sent = true;
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 20);
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin!.end();
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    expect(code, stderr).toBe(130);
+    const rest = await runCli(['run', '--json'], { cwd: root, env });
+    expect(rest.code, rest.stderr).toBe(0);
+    const tree = await hashTree(join(root, 'out'));
+    const finals = [...tree.values()].filter((e) => !basename(e.path).startsWith(TEMP_PREFIX));
+    const want = new Set(files.map((f) => f.sha256));
+    for (const e of finals) expect(want.has(e.sha256), `${e.path} is complete`).toBe(true);
+    expect(new Set(finals.map((e) => e.sha256)).size).toBe(files.length);
+    expect(finals).toHaveLength(files.length);
   }, 120_000);
 });

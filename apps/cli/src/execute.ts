@@ -2,8 +2,9 @@
  * Runs one pipeline with terminal output: progress bars on a TTY (stderr), NDJSON events with
  * --json (stdout), the final report, Ctrl-C handling and the exit code. Shared by `run` and `demo`.
  */
-import { createFileSecretStore, type LoadedConfig, type PipelineEvent, type RunReport, runConfiguredPipeline } from '@keepsake/core';
-import { discoverPlugins, openLedger } from './context.js';
+import { existsSync } from 'node:fs';
+import { createFileSecretStore, Ledger, type LoadedConfig, type PipelineEvent, type RunReport, runConfiguredPipeline } from '@keepsake/core';
+import { discoverPlugins, ledgerPathFor } from './context.js';
 import { EXIT, type CommandIo } from './io.js';
 import { createCliLogger, logLevelFrom } from './logger.js';
 import { eventToJson, writeNdjson } from './output/ndjson.js';
@@ -39,7 +40,9 @@ export async function executePipeline(o: ExecuteOptions): Promise<ExecuteResult>
   const host = await discoverPlugins(only, { cwd: io.cwd, env: io.env, logger, secrets });
   try {
     host.validateConfig(only);
-    const ledger = openLedger(only, io.env);
+    // a dry run writes nothing: without a ledger yet, plan against an empty in-memory one
+    const ledgerPath = ledgerPathFor(only, io.env);
+    const ledger = Ledger.open(o.dryRun && !existsSync(ledgerPath) ? ':memory:' : ledgerPath);
     const controller = new AbortController();
     let interrupts = 0;
     const onSignal = (sig: NodeJS.Signals) => {
