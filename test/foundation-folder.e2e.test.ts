@@ -8,11 +8,10 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, ndjson, reportOf, runCli } from './helpers/cli.ts';
 import { bytesFor, writeCameraRoll, writeJson } from './helpers/files.ts';
+import { realFixturesDir } from './helpers/fixtures.ts';
 import { tempDirs } from './helpers/temp.ts';
 import { byHash, hashTree, listFiles, sha256File } from './helpers/tree.ts';
 
-const FIXTURES = '/work/shared/fixtures/real';
-const FIXTURES_DIR = process.env.KEEPSAKE_FIXTURES_DIR ?? FIXTURES;
 const hasStrace = (() => {
   try {
     execFileSync('strace', ['-V'], { stdio: 'ignore' });
@@ -49,7 +48,7 @@ beforeAll(async () => {
   src = join(root, 'card');
   env = { KEEPSAKE_DATA_DIR: join(root, 'data'), KEEPSAKE_CONFIG_DIR: join(root, 'config') };
   await mkdir(src, { recursive: true });
-  await copyTree(FIXTURES_DIR, join(src, 'fixtures'));
+  await copyTree(realFixturesDir(), join(src, 'fixtures'));
   // generated: a camera roll with sizes from 0.5 kB to 3 MB, and a few large-ish "videos"
   await writeCameraRoll(src, 120, (i) => (i % 40 === 0 ? 3_000_000 + i : 500 + ((i * 7919) % 250_000)), 'folder-e2e');
   for (let i = 0; i < 3; i++) {
