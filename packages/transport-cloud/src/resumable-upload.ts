@@ -87,8 +87,8 @@ interface SavedState<S> {
 }
 
 /**
- * Streams a resource through a resumable-upload protocol in fragments, holding at most one
- * fragment in memory. The session is saved in `resume` as soon as it exists, so a later run (even
+ * Streams a resource through a resumable-upload protocol in fragments, holding at most two
+ * fragments in memory (the one on the wire and the next, read ahead). The session is saved in `resume` as soon as it exists, so a later run (even
  * after `kill -9`) asks the server for its received offset and continues there instead of from
  * zero. Every byte is still hashed from offset 0: the prefix the server already has is read
  * locally and hashed, not re-sent. Fragment failures are recovered by asking the server what it
@@ -145,7 +145,8 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
   };
 
   let recoveries = 0;
-  const fragment = new Uint8Array(Math.min(o.fragmentSize, Math.max(size, 1)));
+  // Two fragment buffers, reused for the whole upload: memory stays at 2 × fragmentSize.
+  const buffers = [0, 1].map(() => new Uint8Array(Math.min(o.fragmentSize, Math.max(size, 1))));
 
   try {
     while (status.kind !== 'done') {
@@ -162,6 +163,21 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
       let fill = 0;
       let fragStart = sendFrom;
       let next: SessionStatus<R> | undefined;
+      // Double buffering: the next fragment is read and hashed while the previous one is on the
+      // wire; still one fragment in flight per session, in order.
+      let inflight: { promise: Promise<SessionStatus<R>>; start: number; length: number } | undefined;
+      let fragment = buffers[0]!;
+      let spare = buffers[1]!;
+      /** Waits for the fragment on the wire; returns the server's answer when it is not "continue". */
+      const settle = async (): Promise<SessionStatus<R> | undefined> => {
+        const f = inflight;
+        if (!f) return undefined;
+        inflight = undefined;
+        const st = await f.promise;
+        o.onProgress?.(f.length);
+        recoveries = 0;
+        return st.kind !== 'partial' || st.offset !== f.start + f.length ? st : undefined;
+      };
       try {
         const stream = o.open({ offset: pos, signal });
         for await (const chunk of stream) {
@@ -181,21 +197,25 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
             c = c.subarray(take);
             const end = fragStart + fill;
             if (fill === fragment.byteLength || end === size) {
+              next = await settle();
+              if (next) break;
               throwIfAborted(signal);
-              const st = await protocol.send(session, { offset: fragStart, bytes: fragment.subarray(0, fill), total: size }, signal);
-              o.onProgress?.(fill);
-              recoveries = 0;
-              if (st.kind !== 'partial' || st.offset !== end) {
-                next = st;
-                break;
-              }
+              const promise = protocol.send(session, { offset: fragStart, bytes: fragment.subarray(0, fill), total: size }, signal);
+              // Awaited in settle(); this only keeps an early rejection from being "unhandled".
+              promise.catch(() => {});
+              inflight = { promise, start: fragStart, length: fill };
+              [fragment, spare] = [spare, fragment];
               fragStart = end;
               fill = 0;
             }
           }
           if (next || pos > size) break;
         }
+        next ??= await settle();
       } catch (err) {
+        // Never talk to the session while a fragment may still be on the wire.
+        if (inflight) await inflight.promise.catch(() => {});
+        inflight = undefined;
         if (isAbortError(err) || signal.aborted) throw err;
         if (!isKeepsakeError(err) || err.classification !== 'retryable' || recoveries >= maxRecoveries) throw err;
         recoveries++;
