@@ -318,3 +318,28 @@ describe('run --dry-run', () => {
     expect(reportOf((await cli(['run', '--dry-run', '--json'], d)).stdout)).toMatchObject({ planned: 0, skipped: 5 });
   });
 });
+
+describe('login / logout', () => {
+  it('runs the configured sink’s sign-in with its options and plugin arguments; the secret goes to the store, not the config', async () => {
+    const d = await dirs.make('login-');
+    const config = {
+      pipelines: {
+        mail: {
+          source: { use: 'folder', with: { path: './src' } },
+          sinks: [{ use: 'email', with: { host: 'smtp.invalid', to: 'me@example.com', user: 'me@example.com' } }],
+        },
+      },
+    };
+    await writeJson(join(d, 'keepsake.config.json'), config);
+    const secretsFile = join(dir, 'config', 'secrets.json');
+    const r = await runCli(['login', 'email', '--no-verify'], { cwd: d, env, input: 'hunter2\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('me@example.com');
+    const stored = await readFile(secretsFile, 'utf8');
+    expect(stored).toContain('hunter2');
+    expect(await readFile(join(d, 'keepsake.config.json'), 'utf8')).not.toContain('hunter2');
+    const out = await runCli(['logout', 'email'], { cwd: d, env });
+    expect(out.code, out.stderr).toBe(0);
+    expect(existsSync(secretsFile) ? await readFile(secretsFile, 'utf8') : '').not.toContain('hunter2');
+  });
+});

@@ -50,9 +50,9 @@ async function withSink(io: CommandIo, command: 'login' | 'logout'): Promise<num
         interactive: io.stdout.isTTY === true,
         configPath: loaded.path,
       };
+      // the plugin reports what it did (account, where the secret went)
       if (command === 'login') await contribution.login!(options, { ...cctx, args: [...args.positionals.slice(1), ...args.rest] });
       else await contribution.logout!(options, cctx);
-      io.stdout.write(command === 'login' ? `Signed in: ${id} (credentials in ${secrets.description}).\n` : `Signed out: ${id}.\n`);
       return EXIT.OK;
     } finally {
       process.off('SIGINT', onSignal);
