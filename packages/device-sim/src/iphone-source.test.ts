@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type Asset, type CommandContext, silentLogger } from '@keepsake/core';
 import { createIphoneSource, devicesCommand } from '@keepsake/transport-usb';
@@ -80,6 +83,26 @@ describe('iphone source against the simulator', () => {
     const again = await readAll(big?.open({ offset: 1_000_000 }) as AsyncIterable<Uint8Array>);
     expect(again.length).toBe((big?.size ?? 0) - 1_000_000);
     await source.close?.();
+  });
+
+  it('with a storage folder, a rescan reads no file bytes and yields the same dates and identifiers', async () => {
+    const storageDir = await mkdtemp(join(tmpdir(), 'keepsake-iphone-'));
+    try {
+      const scanAll = async () => {
+        const source = await createIphoneSource({ env: sim.env(), logger: silentLogger, storageDir });
+        const out: Asset[] = [];
+        for await (const a of source.scan(scanCtx())) out.push(a);
+        await source.close?.();
+        return out.map((a) => ({ id: a.id, capturedAt: a.capturedAt, contentIdentifier: a.contentIdentifier, diagnostics: a.diagnostics }));
+      };
+      const first = await scanAll();
+      const served = phone.bytesServed;
+      expect(await scanAll()).toEqual(first);
+      expect(phone.bytesServed).toBe(served);
+      expect(first).toEqual(assets.map((a) => ({ id: a.id, capturedAt: a.capturedAt, contentIdentifier: a.contentIdentifier, diagnostics: a.diagnostics })));
+    } finally {
+      await rm(storageDir, { recursive: true, force: true });
+    }
   });
 
   it('fails clearly when the phone is unplugged for good', async () => {

@@ -18,7 +18,7 @@ export default definePlugin({
   activate(ctx) {
     ctx.sources.register('iphone', {
       create: (options: IphoneSourceConfig, fctx) =>
-        createIphoneSource({ ...options, env: fctx.env, logger: fctx.logger, signal: fctx.signal }),
+        createIphoneSource({ ...options, env: fctx.env, logger: fctx.logger, signal: fctx.signal, storageDir: fctx.storageDir }),
     });
     ctx.commands.register('devices', devicesCommand);
   },

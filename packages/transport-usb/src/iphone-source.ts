@@ -20,9 +20,10 @@ import {
   splitName,
   throwIfAborted,
 } from '@keepsake/core';
-import { type CameraRollFile, type CameraRollGroup, captureDateFrom, groupCameraRoll, MAX_METADATA_READ, type MediaInfo, type RandomAccess, readMediaInfo } from '@keepsake/media';
+import { type CameraRollFile, type CameraRollGroup, captureDateFrom, groupCameraRoll, MAX_METADATA_READ, MEDIA_MALFORMED, type MediaInfo, type RandomAccess, readMediaInfo } from '@keepsake/media';
 import type { AfcClient } from './afc-client.js';
 import { AfcConnection } from './afc-connection.js';
+import { type FileFacts, MetadataCache } from './metadata-cache.js';
 import type { SessionOptions } from './device-session.js';
 import { selectDevice } from './device-select.js';
 import { UsbmuxClient } from './usbmux-client.js';
@@ -36,6 +37,8 @@ export interface IphoneSourceOptions {
   readTimeoutSeconds?: number;
   env?: NodeJS.ProcessEnv;
   logger: Logger;
+  /** Folder for the metadata cache (the plugin's storage folder); none = read metadata every scan. */
+  storageDir?: string;
   signal?: AbortSignal;
 }
 
@@ -112,7 +115,10 @@ export class IphoneSource implements Source {
   readonly key: string;
   readonly capabilities: SourceCapabilities = { expensiveReads: true, canDelete: false };
 
-  constructor(private readonly connection: AfcConnection) {
+  constructor(
+    private readonly connection: AfcConnection,
+    private readonly storageDir?: string,
+  ) {
     this.key = `iphone:${connection.udid}`;
   }
 
@@ -122,23 +128,28 @@ export class IphoneSource implements Source {
     const groups = groupCameraRoll(files);
     ctx.reportTotals({ assets: groups.length, bytes: files.reduce((n, f) => n + f.size, 0) });
     const usedIds = new Set<string>();
-    // Metadata of the next few assets is read concurrently (AFC requests pipeline), yielded in order.
-    const pending: Promise<Asset>[] = [];
-    for (const group of groups) {
-      throwIfAborted(ctx.signal);
-      const primary = (group.members[0] as (typeof group.members)[0]).file;
-      let id = splitName(primary.path).base;
-      if (usedIds.has(id)) id = primary.path;
-      usedIds.add(id);
-      const next = this.toAsset(id, group, ctx.signal);
-      next.catch(() => undefined);
-      pending.push(next);
-      if (pending.length >= METADATA_AHEAD) yield await (pending.shift() as Promise<Asset>);
+    const cache = await MetadataCache.open(this.storageDir, this.connection.udid);
+    try {
+      // Metadata of the next few assets is read concurrently (AFC requests pipeline), yielded in order.
+      const pending: Promise<Asset>[] = [];
+      for (const group of groups) {
+        throwIfAborted(ctx.signal);
+        const primary = (group.members[0] as (typeof group.members)[0]).file;
+        let id = splitName(primary.path).base;
+        if (usedIds.has(id)) id = primary.path;
+        usedIds.add(id);
+        const next = this.toAsset(id, group, cache, ctx.signal);
+        next.catch(() => undefined);
+        pending.push(next);
+        if (pending.length >= METADATA_AHEAD) yield await (pending.shift() as Promise<Asset>);
+      }
+      while (pending.length > 0) yield await (pending.shift() as Promise<Asset>);
+    } finally {
+      await cache.save().catch((err) => ctx.logger.warn(`Could not save the iPhone metadata cache: ${(err as Error).message}`));
     }
-    while (pending.length > 0) yield await (pending.shift() as Promise<Asset>);
   }
 
-  private async toAsset(id: string, group: CameraRollGroup<PhoneFile>, signal: AbortSignal): Promise<Asset> {
+  private async toAsset(id: string, group: CameraRollGroup<PhoneFile>, cache: MetadataCache, signal: AbortSignal): Promise<Asset> {
     const diagnostics: Diagnostic[] = [...group.diagnostics];
     const resources: Resource[] = group.members.map(({ file, role }) => ({
       role,
@@ -150,17 +161,15 @@ export class IphoneSource implements Source {
       open: (options?: OpenOptions) => this.open(file, options),
     }));
     const primary = (group.members[0] as (typeof group.members)[0]).file;
-    const info = await this.metadata(primary, diagnostics, signal);
-    let capturedAt = captureDateFrom(info, { name: primary.name, mtimeMs: primary.mtimeMs });
-    let contentIdentifier = info?.contentIdentifier;
+    const facts = await this.facts(primary, cache, diagnostics, signal);
+    let capturedAt = facts.date ?? captureDateFrom(undefined, { name: primary.name, mtimeMs: primary.mtimeMs });
+    let contentIdentifier = facts.contentIdentifier;
     const motion = group.members.find((m) => m.role === 'motion')?.file;
-    const weakDate = !capturedAt || capturedAt.source === 'mtime' || capturedAt.source === 'filename';
-    if (motion && (!contentIdentifier || weakDate)) {
+    if (motion && (!contentIdentifier || !facts.date)) {
       // A Live Photo still without a date or identifier: the video of the same capture knows them.
-      const partner = await this.metadata(motion, diagnostics, signal);
-      const partnerDate = captureDateFrom(partner, { name: '' });
-      if (partnerDate && weakDate) capturedAt = { ...partnerDate, source: 'partner' };
-      contentIdentifier ??= partner?.contentIdentifier;
+      const partner = await this.facts(motion, cache, diagnostics, signal);
+      if (partner.date && !facts.date) capturedAt = { ...partner.date, source: 'partner' };
+      contentIdentifier ??= partner.contentIdentifier;
     }
     const asset: Asset = { id, kind: group.kind, resources };
     if (capturedAt) asset.capturedAt = capturedAt;
@@ -213,19 +222,36 @@ export class IphoneSource implements Source {
     return files;
   }
 
-  /** Metadata of one image/video; damaged or unreadable metadata becomes a warning, never a failed scan. */
-  private async metadata(file: PhoneFile, diagnostics: Diagnostic[], signal: AbortSignal): Promise<MediaInfo | undefined> {
+  /** Date and identifier of one image/video, from the cache when unchanged; damaged metadata is a warning. */
+  private async facts(file: PhoneFile, cache: MetadataCache, diagnostics: Diagnostic[], signal: AbortSignal): Promise<FileFacts> {
     const type = mediaTypeOf(file.name);
-    if (file.size === 0 || !(isImageType(type) || isVideoType(type))) return undefined;
-    throwIfAborted(signal);
+    if (file.size === 0 || !(isImageType(type) || isVideoType(type))) return {};
+    let facts = cache.get(file.path, file.size, file.mtimeMs);
+    if (!facts) {
+      throwIfAborted(signal);
+      const { transient, ...read } = await this.readFacts(file);
+      facts = read;
+      // A failure to reach the phone is not a fact about the file: do not cache it.
+      if (!transient) cache.set(file.path, file.size, file.mtimeMs, facts);
+    }
+    if (facts.warning) diagnostics.push({ level: 'warning', source: 'iphone:metadata', message: facts.warning });
+    return facts;
+  }
+
+  private async readFacts(file: PhoneFile): Promise<FileFacts & { transient?: boolean }> {
     let ra: Awaited<ReturnType<typeof afcRandomAccess>> | undefined;
     try {
       ra = await afcRandomAccess(await this.connection.get(), file.afcPath, file.size);
-      return await readMediaInfo(ra);
+      const info: MediaInfo = await readMediaInfo(ra);
+      const facts: FileFacts = {};
+      const date = captureDateFrom(info, { name: '' });
+      if (date) facts.date = date;
+      if (info.contentIdentifier) facts.contentIdentifier = info.contentIdentifier;
+      return facts;
     } catch (err) {
       const why = isKeepsakeError(err) ? err.message : String(err);
-      diagnostics.push({ level: 'warning', source: 'iphone:metadata', message: `${file.path}: ${why}; the file is copied as it is` });
-      return undefined;
+      const transient = isKeepsakeError(err) && err.code !== MEDIA_MALFORMED;
+      return { warning: `${file.path}: ${why}; the file is copied as it is`, transient };
     } finally {
       await ra?.close();
     }
@@ -257,5 +283,5 @@ export async function createIphoneSource(options: IphoneSourceOptions): Promise<
   const connection = new AfcConnection(usbmux, device, session);
   // Connect (and pair, if needed) now, so trust problems surface before the run starts.
   await connection.get();
-  return new IphoneSource(connection);
+  return new IphoneSource(connection, options.storageDir);
 }
