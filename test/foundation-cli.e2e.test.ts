@@ -2,14 +2,14 @@
  * The `keepsake` binary as a user meets it: help and version (fast, loading no plugin), usage and
  * config errors (exit 2 with a clear message), init, plugins, schema, doctor, plugin commands.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, reportOf, runCli } from './helpers/cli.ts';
-import { writeJson } from './helpers/files.ts';
+import { bytesFor, writeJson } from './helpers/files.ts';
 import { tempDirs } from './helpers/temp.ts';
 import { hashTree, listFiles } from './helpers/tree.ts';
 
@@ -341,5 +341,40 @@ describe('login / logout', () => {
     const out = await runCli(['logout', 'email'], { cwd: d, env });
     expect(out.code, out.stderr).toBe(0);
     expect(existsSync(secretsFile) ? await readFile(secretsFile, 'utf8') : '').not.toContain('hunter2');
+  });
+});
+
+describe('progress on a terminal', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('draws progress bars with counts, bytes and ETA on stderr when it is a TTY; none when piped', async () => {
+    const d = await dirs.make('tty-');
+    await writeJson(join(d, 'keepsake.config.json'), {
+      ledger: './ledger.sqlite',
+      pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
+    });
+    await mkdir(join(d, 'out'));
+    await mkdir(join(d, 'src'));
+    // 30 files of 1 MB with distinct bytes
+    for (let i = 0; i < 30; i++) await writeFile(join(d, 'src', `IMG_${String(i).padStart(4, '0')}.MOV`), bytesFor(`tty${i}`, 1_000_000));
+    const log = join(d, 'typescript.log');
+    // `script` gives the CLI a pseudo-terminal as stdin/stdout/stderr and records what it drew
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI_BIN} run`, log], {
+      cwd: d,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm', ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const screen = await readFile(log, 'utf8');
+    expect(screen).toMatch(/\x1b\[\d+A\x1b\[0J/); // redraws in place
+    // a bar with ETA when the source reports totals; the folder source streams its walk, so a
+    // spinner and running counts: "⠹ 12 items  12 MB  2.9 MB/s"
+    expect(screen).toMatch(/(\[[^\]]{10,}\] \d+\/30 items {2}.*ETA|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \d+ items {2}\d+(\.\d)? [kM]B)/);
+    expect(screen).toContain('copied');
+    expect(screen).toContain('Run p #1: done');
+    // piped (not a TTY): only the report, no escape sequences
+    const piped = await cli(['run'], d);
+    expect(piped.stderr).not.toContain('\x1b[');
+    expect(piped.stdout).toContain('30 skipped, already verified');
   });
 });

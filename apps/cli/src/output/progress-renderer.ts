@@ -1,6 +1,8 @@
 import { bar, formatBytes, formatCount, formatDuration } from './format.js';
 import type { ProgressState } from './progress-state.js';
 
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
 /**
  * Redraws a few status lines on a TTY (stderr) at most every `intervalMs`, with ANSI cursor-up and
  * clear-line. Lines are truncated to the terminal width so wrapping never breaks the redraw.
@@ -9,6 +11,7 @@ export class ProgressRenderer {
   private lines = 0;
   private timer: NodeJS.Timeout | undefined;
   private note: string | undefined;
+  private frame = 0;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -46,9 +49,12 @@ export class ProgressRenderer {
     const rate = s.rate();
     const count = s.totalAssets !== undefined ? `${formatCount(s.assetsDone)}/${formatCount(s.totalAssets)}` : formatCount(s.assetsDone);
     const bytes = s.totalBytes !== undefined ? `${formatBytes(s.bytesSoFar())}/${formatBytes(s.totalBytes)}` : formatBytes(s.bytesSoFar());
-    const head = `${count} items  ${bytes}${rate > 0 ? `  ${formatBytes(rate)}/s` : ''}  ETA ${eta === undefined ? '--' : formatDuration(eta)}`;
+    const known = s.totalAssets !== undefined || s.totalBytes !== undefined;
+    const head = `${count} items  ${bytes}${rate > 0 ? `  ${formatBytes(rate)}/s` : ''}${known ? `  ETA ${eta === undefined ? '--' : formatDuration(eta)}` : ''}`;
     const barWidth = Math.max(10, Math.min(30, width - head.length - 4));
-    const lines = [`${s.pipeline ? `${s.pipeline} ` : ''}[${bar(s.fraction(), barWidth)}] ${head}`];
+    // without totals (a source that streams its listing) a spinner says "working", not a fake bar
+    const gauge = known ? `[${bar(s.fraction(), barWidth)}]` : SPINNER[this.frame++ % SPINNER.length]!;
+    const lines = [`${s.pipeline ? `${s.pipeline} ` : ''}${gauge} ${head}`];
     for (const [sink, t] of s.sinks) {
       const parts = t.planned ? [`${formatCount(t.planned)} to copy`] : [`${formatCount(t.copied)} copied`];
       parts.push(`${formatCount(t.skipped)} already verified`);

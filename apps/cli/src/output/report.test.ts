@@ -69,4 +69,14 @@ describe('ProgressRenderer', () => {
     expect(lines[2]).toContain('→ onedrive:me: 0 copied');
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(59);
   });
+
+  it('shows a spinner and no ETA while the source has not reported totals', () => {
+    const s = new ProgressState(() => 0);
+    s.apply({ type: 'run-start', pipeline: 'card', runId: 1, sinks: ['folder:/a'] });
+    s.apply({ type: 'asset-start', assetId: 'x', bytes: 2_000_000 });
+    s.apply({ type: 'asset-end', assetId: 'x' });
+    const out = { columns: 100, write: () => true } as unknown as NodeJS.WriteStream;
+    const [head] = new ProgressRenderer(out, s).render();
+    expect(head).toMatch(/^card [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 1 items {2}2\.0 MB$/);
+  });
 });
