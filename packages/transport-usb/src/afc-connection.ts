@@ -1,13 +1,39 @@
 /**
  * One AFC connection to one phone, re-established after a failure: a pulled cable kills the
- * current connection, and the next item (or a retry) reconnects when the phone is back — looked
- * up again by UDID, since usbmuxd gives a re-plugged phone a new device id.
+ * current connection, and the next item (or a retry) reconnects when the phone is back — found
+ * again by UDID, since usbmuxd gives a re-plugged phone a new device id.
  */
 import { KeepsakeError } from '@keepsake/core';
 import type { AfcClient } from './afc-client.js';
-import { openAfc, type SessionOptions } from './device-session.js';
+import { type DeviceLink, openAfcOverLink, type PairRecordStore, type SessionOptions, usbmuxLink } from './device-session.js';
 import { listUsbDevices } from './device-select.js';
 import type { UsbmuxClient, UsbmuxDevice } from './usbmux-client.js';
+
+/** Supplies the link to a phone and finds the phone again after a failure. */
+export interface LinkProvider {
+  readonly udid: string;
+  current(): DeviceLink;
+  /** A new link when the phone came back under a new identity, the same when nothing changed, undefined when it is gone. */
+  refresh(): Promise<{ link: DeviceLink; changed: boolean } | undefined>;
+  close?(): Promise<void>;
+}
+
+export function usbmuxLinkProvider(usbmux: UsbmuxClient, device: UsbmuxDevice, pairStore?: PairRecordStore): LinkProvider {
+  let current = device;
+  let link = usbmuxLink(usbmux, device, pairStore);
+  return {
+    udid: device.udid,
+    current: () => link,
+    async refresh() {
+      const again = (await listUsbDevices(usbmux)).find((d) => d.udid === device.udid);
+      if (!again) return undefined;
+      if (again.deviceId === current.deviceId) return { link, changed: false };
+      current = again;
+      link = usbmuxLink(usbmux, again, pairStore);
+      return { link, changed: true };
+    },
+  };
+}
 
 export class AfcConnection {
   private current: AfcClient | undefined;
@@ -15,13 +41,12 @@ export class AfcConnection {
   private closed = false;
 
   constructor(
-    private readonly usbmux: UsbmuxClient,
-    private device: UsbmuxDevice,
+    private readonly provider: LinkProvider,
     private readonly options: SessionOptions,
   ) {}
 
   get udid(): string {
-    return this.device.udid;
+    return this.provider.udid;
   }
 
   async get(): Promise<AfcClient> {
@@ -38,27 +63,24 @@ export class AfcConnection {
     this.closed = true;
     this.current?.close();
     this.current = undefined;
+    void this.provider.close?.();
   }
 
   private async connect(): Promise<AfcClient> {
-    let device = this.device;
     try {
-      this.current = await openAfc(this.usbmux, device, this.options);
+      this.current = await openAfcOverLink(this.provider.current(), this.options);
       return this.current;
     } catch (err) {
-      // Re-plugged phones get a new usbmuxd id: find it again by UDID before giving up.
-      const again = (await listUsbDevices(this.usbmux)).find((d) => d.udid === this.device.udid);
+      const again = await this.provider.refresh().catch(() => undefined);
       if (!again)
         // Every remaining item would fail the same way: stop the run instead of retrying each one.
-        throw new KeepsakeError('DEVICE_DISCONNECTED', `The iPhone ${this.device.udid} is no longer connected`, {
+        throw new KeepsakeError('DEVICE_DISCONNECTED', `The iPhone ${this.provider.udid} is no longer connected`, {
           hint: 'Reconnect it with the cable, unlock it and run again; finished files are kept and the rest resumes.',
           classification: 'fatal',
           cause: err,
         });
-      if (again.deviceId === device.deviceId) throw err;
-      this.device = again;
-      device = again;
-      this.current = await openAfc(this.usbmux, device, this.options);
+      if (!again.changed) throw err;
+      this.current = await openAfcOverLink(again.link, this.options);
       return this.current;
     }
   }

@@ -4,6 +4,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { isKeepsakeError, KeepsakeError } from '@keepsake/core';
 import { AFC_SERVICE, AfcClient } from './afc-client.js';
 import { LockdownClient } from './lockdown-client.js';
@@ -11,6 +12,7 @@ import { createPairRecord, type PairRecord, pairRecordFromPlist, pairRecordToPli
 import { decodePlistDict, encodePlist, type PlistDict } from './plist.js';
 import { type WaitForTrustOptions, waitForTrust } from './trust.js';
 import type { UsbmuxClient, UsbmuxDevice } from './usbmux-client.js';
+import { LOCKDOWN_PORT } from './usbmux-protocol.js';
 
 /** Where pair records live: usbmuxd's store (shared with iTunes/Finder/libimobiledevice) or a folder. */
 export interface PairRecordStore {
@@ -61,19 +63,47 @@ export interface LockdownSession {
   record: PairRecord;
 }
 
+/**
+ * How bytes reach one phone: through usbmuxd, or straight over USB. Everything above (pairing,
+ * sessions, AFC) only needs these three things.
+ */
+export interface DeviceLink {
+  readonly udid: string;
+  /** Byte stream to a TCP port on the phone (62078 = lockdownd). */
+  connect(port: number): Promise<Duplex>;
+  /** This computer's SystemBUID (goes into pair records). */
+  readBuid(): Promise<string>;
+  readonly pairStore: PairRecordStore;
+  /** usbmuxd's device id, passed along when saving a pair record so listeners hear `Paired`. */
+  readonly deviceId?: number;
+}
+
+export function usbmuxLink(usbmux: UsbmuxClient, device: UsbmuxDevice, pairStore?: PairRecordStore): DeviceLink {
+  return {
+    udid: device.udid,
+    deviceId: device.deviceId,
+    connect: (port) => usbmux.connect(device.deviceId, port),
+    readBuid: () => usbmux.readBuid(),
+    pairStore: pairStore ?? usbmuxPairStore(usbmux),
+  };
+}
+
 /** Pairs with the device (waiting for Trust), saves and returns the new record. */
 export async function pairDevice(lockdown: LockdownClient, usbmux: UsbmuxClient, device: UsbmuxDevice, options: SessionOptions = {}): Promise<PairRecord> {
-  const store = options.pairStore ?? usbmuxPairStore(usbmux);
+  return pairOverLink(lockdown, usbmuxLink(usbmux, device, options.pairStore), options);
+}
+
+export async function pairOverLink(lockdown: LockdownClient, link: DeviceLink, options: SessionOptions = {}): Promise<PairRecord> {
   const key = await lockdown.getValue('DevicePublicKey');
   if (!(key instanceof Uint8Array) && typeof key !== 'string')
     throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', 'The iPhone did not give its public key', { hint: 'Reconnect the iPhone and try again.' });
   const pem = typeof key === 'string' ? key : new TextDecoder().decode(key);
-  const record = createPairRecord(pem, await usbmux.readBuid());
+  const record = createPairRecord(pem, await link.readBuid());
   const wifi = await lockdown.getValue('WiFiAddress').catch(() => undefined);
   if (typeof wifi === 'string') record.WiFiMACAddress = wifi;
   const escrow = await waitForTrust(() => lockdown.pair(record), options.trust);
   if (escrow) record.EscrowBag = escrow;
-  await store.save(device.udid, pairRecordToPlist(record), device.deviceId);
+  await link.pairStore.save(link.udid, pairRecordToPlist(record), link.deviceId);
   return record;
 }
 
@@ -85,21 +115,26 @@ export async function readPairRecord(usbmux: UsbmuxClient, device: UsbmuxDevice,
 
 /** A lockdown connection with a TLS session, pairing first when needed. */
 export async function openLockdownSession(usbmux: UsbmuxClient, device: UsbmuxDevice, options: SessionOptions = {}): Promise<LockdownSession> {
-  const lockdown = await LockdownClient.connect(usbmux, device, options);
+  return openLockdownOverLink(usbmuxLink(usbmux, device, options.pairStore), options);
+}
+
+export async function openLockdownOverLink(link: DeviceLink, options: SessionOptions = {}): Promise<LockdownSession> {
+  const lockdown = new LockdownClient(await link.connect(LOCKDOWN_PORT), options);
   try {
     const type = await lockdown.queryType();
     if (type !== 'com.apple.mobile.lockdown')
       throw new KeepsakeError('DEVICE_NOT_READY', `The iPhone is in "${type}" mode, not normal mode`, {
         hint: 'Restart the iPhone normally (not in recovery or restore mode) and try again.',
       });
-    let record = await readPairRecord(usbmux, device, options.pairStore);
-    if (!record) record = await pairDevice(lockdown, usbmux, device, options);
+    const stored = await link.pairStore.read(link.udid);
+    let record = stored ? pairRecordFromPlist(stored) : undefined;
+    if (!record) record = await pairOverLink(lockdown, link, options);
     try {
       await lockdown.startSession(record);
     } catch (err) {
       // The phone forgot us (pairing reset, "Reset Location & Privacy"): pair again once.
       if (!isKeepsakeError(err) || err.code !== 'DEVICE_NOT_PAIRED') throw err;
-      record = await pairDevice(lockdown, usbmux, device, options);
+      record = await pairOverLink(lockdown, link, options);
       await lockdown.startSession(record);
     }
     return { lockdown, record };
@@ -111,7 +146,11 @@ export async function openLockdownSession(usbmux: UsbmuxClient, device: UsbmuxDe
 
 /** An AFC connection to the media jail (`/var/mobile/Media`). */
 export async function openAfc(usbmux: UsbmuxClient, device: UsbmuxDevice, options: SessionOptions = {}): Promise<AfcClient> {
-  const { lockdown } = await openLockdownSession(usbmux, device, options);
+  return openAfcOverLink(usbmuxLink(usbmux, device, options.pairStore), options);
+}
+
+export async function openAfcOverLink(link: DeviceLink, options: SessionOptions = {}): Promise<AfcClient> {
+  const { lockdown } = await openLockdownOverLink(link, options);
   let port: number;
   try {
     const service = await lockdown.startService(AFC_SERVICE);
@@ -123,5 +162,5 @@ export async function openAfc(usbmux: UsbmuxClient, device: UsbmuxDevice, option
   } finally {
     await lockdown.close();
   }
-  return new AfcClient(await usbmux.connect(device.deviceId, port), { timeoutMs: options.timeoutMs });
+  return new AfcClient(await link.connect(port), { timeoutMs: options.timeoutMs });
 }

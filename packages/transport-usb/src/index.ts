@@ -10,6 +10,7 @@ import { createIphoneSource } from './iphone-source.js';
 export interface IphoneSourceConfig {
   udid?: string;
   name?: string;
+  transport?: 'usbmuxd' | 'usb';
   trustTimeoutSeconds?: number;
   readTimeoutSeconds?: number;
 }
@@ -24,7 +25,7 @@ export default definePlugin({
   },
 });
 
-export { AfcConnection } from './afc-connection.js';
+export { AfcConnection, type LinkProvider, usbmuxLinkProvider } from './afc-connection.js';
 export { type DeviceSelector, listUsbDevices, readDeviceName, selectDevice } from './device-select.js';
 export { type DeviceSummary, devicesCommand, listDeviceSummaries } from './devices-command.js';
 export { createIphoneSource, IphoneSource, type IphoneSourceOptions } from './iphone-source.js';
@@ -45,12 +46,15 @@ export { UsbmuxClient, type UsbmuxClientOptions, type UsbmuxDevice, type UsbmuxE
 export * from './usbmux-protocol.js';
 export {
   APPLE_VENDOR_ID,
+  type DirectLinkOptions,
   type DirectUsbDevice,
+  directLinkProvider,
   isAppleMobileProduct,
   listDirectUsbDevices,
   loadUsb,
   openDirectUsb,
   USBMUX_INTERFACE,
+  type UsbModule,
 } from './usb-direct.js';
 export * from './usb-mux-protocol.js';
 export { UsbMuxSession, type UsbMuxSessionOptions } from './usb-mux-session.js';

@@ -22,7 +22,8 @@ import {
 } from '@keepsake/core';
 import { type CameraRollFile, type CameraRollGroup, captureDateFrom, groupCameraRoll, MAX_METADATA_READ, MEDIA_MALFORMED, type MediaInfo, type RandomAccess, readMediaInfo } from '@keepsake/media';
 import type { AfcClient } from './afc-client.js';
-import { AfcConnection } from './afc-connection.js';
+import { AfcConnection, type LinkProvider, usbmuxLinkProvider } from './afc-connection.js';
+import { directLinkProvider, type UsbModule } from './usb-direct.js';
 import { type FileFacts, MetadataCache } from './metadata-cache.js';
 import type { SessionOptions } from './device-session.js';
 import { selectDevice } from './device-select.js';
@@ -39,6 +40,10 @@ export interface IphoneSourceOptions {
   logger: Logger;
   /** Folder for the metadata cache (the plugin's storage folder); none = read metadata every scan. */
   storageDir?: string;
+  /** `usbmuxd` (default: the system daemon) or `usb` (straight over libusb; needs the `usb` package). */
+  transport?: 'usbmuxd' | 'usb';
+  /** Stand-in for the `usb` package (tests). */
+  usbModule?: UsbModule;
   signal?: AbortSignal;
 }
 
@@ -270,17 +275,25 @@ export class IphoneSource implements Source {
 
 export async function createIphoneSource(options: IphoneSourceOptions): Promise<IphoneSource> {
   const timeoutMs = (options.readTimeoutSeconds ?? 30) * 1000;
-  const usbmux = new UsbmuxClient({ env: options.env, timeoutMs });
-  const device = await selectDevice(usbmux, { udid: options.udid, name: options.name }, timeoutMs);
+  let provider: LinkProvider;
+  if (options.transport === 'usb') {
+    if (options.name)
+      throw new KeepsakeError('OPTION_INVALID', 'The "name" option is not available with transport "usb"', { hint: 'Use "udid" instead (see `keepsake devices`).' });
+    if (!options.storageDir) throw new KeepsakeError('OPTION_INVALID', 'transport "usb" needs a storage folder for pair records');
+    provider = await directLinkProvider({ udid: options.udid, storageDir: options.storageDir, timeoutMs, usb: options.usbModule });
+  } else {
+    const usbmux = new UsbmuxClient({ env: options.env, timeoutMs });
+    provider = usbmuxLinkProvider(usbmux, await selectDevice(usbmux, { udid: options.udid, name: options.name }, timeoutMs));
+  }
   const session: SessionOptions = {
     timeoutMs,
     trust: {
       timeoutMs: (options.trustTimeoutSeconds ?? 120) * 1000,
       signal: options.signal,
-      onProgress: (message) => options.logger.info(message, { device: device.udid }),
+      onProgress: (message) => options.logger.info(message, { device: provider.udid }),
     },
   };
-  const connection = new AfcConnection(usbmux, device, session);
+  const connection = new AfcConnection(provider, session);
   // Connect (and pair, if needed) now, so trust problems surface before the run starts.
   await connection.get();
   return new IphoneSource(connection, options.storageDir);

@@ -6,8 +6,14 @@
  *
  * `usb` is not a dependency (it is native): install it next to keepsake to use this mode.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { KeepsakeError } from '@keepsake/core';
+import type { LinkProvider } from './afc-connection.js';
+import { type DeviceLink, folderPairStore } from './device-session.js';
+import { decodePlistDict, encodePlist } from './plist.js';
 import { normalizeUdid } from './usbmux-protocol.js';
 import { UsbMuxSession } from './usb-mux-session.js';
 
@@ -50,7 +56,7 @@ interface UsbDevice {
   close(): void;
   getStringDescriptor(index: number, cb: (err: Error | undefined, value?: string) => void): void;
 }
-interface UsbModule {
+export interface UsbModule {
   getDeviceList(): UsbDevice[];
 }
 
@@ -157,5 +163,77 @@ export async function openDirectUsb(entry: { udid: string; productId: number; de
       await new Promise<void>((r) => iface.release(true, () => r()));
       device.close();
     },
+  };
+}
+
+/** keepsake's own SystemBUID for direct mode (usbmuxd keeps one in SystemConfiguration.plist; so do we). */
+async function ownSystemBuid(dir: string): Promise<string> {
+  const file = join(dir, 'SystemConfiguration.plist');
+  try {
+    const buid = decodePlistDict(await readFile(file)).SystemBUID;
+    if (typeof buid === 'string') return buid;
+  } catch {
+    // Not created yet.
+  }
+  const buid = randomUUID().toUpperCase();
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(`${file}.tmp`, encodePlist({ SystemBUID: buid }), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+  return buid;
+}
+
+export interface DirectLinkOptions {
+  udid?: string;
+  /** Where pair records and the SystemBUID are kept (the plugin's storage folder). */
+  storageDir: string;
+  timeoutMs?: number;
+  /** The `usb` module (tests pass a stand-in); loaded on demand otherwise. */
+  usb?: UsbModule;
+}
+
+/** Links to one phone straight over USB, reopening the device after a failure (cable pulled). */
+export async function directLinkProvider(options: DirectLinkOptions): Promise<LinkProvider> {
+  const usb = options.usb ?? (await loadUsb());
+  const lockdownDir = join(options.storageDir, 'lockdown');
+  const pairStore = folderPairStore(lockdownDir);
+  const find = async () => {
+    const all = await listDirectUsbDevices(usb);
+    if (options.udid) {
+      const want = options.udid.toLowerCase().replace('-', '');
+      return { all, match: all.find((d) => d.udid.toLowerCase().replace('-', '') === want) };
+    }
+    return { all, match: all.length === 1 ? all[0] : undefined };
+  };
+  const { all, match } = await find();
+  if (!match) {
+    if (!options.udid && all.length > 1)
+      throw new KeepsakeError('DEVICE_AMBIGUOUS', `${all.length} iPhones are connected over USB and the source does not say which one to read`, {
+        hint: `Set the source option "udid". Connected: ${all.map((d) => d.udid).join(', ')}.`,
+      });
+    throw new KeepsakeError('DEVICE_NOT_FOUND', options.udid ? `No iPhone with UDID ${options.udid} is reachable over USB` : 'No iPhone is reachable over USB', {
+      hint: 'Connect it with a cable and unlock it. If it is connected, keepsake may lack permission to open it: see the transport-usb README (udev rule on Linux, WinUSB on Windows).',
+    });
+  }
+  const udid = match.udid;
+  let device = await openDirectUsb(match, options.timeoutMs);
+  const linkFor = (d: DirectUsbDevice): DeviceLink => ({
+    udid,
+    connect: (port) => d.connect(port),
+    readBuid: () => ownSystemBuid(lockdownDir),
+    pairStore,
+  });
+  let link = linkFor(device);
+  return {
+    udid,
+    current: () => link,
+    async refresh() {
+      await device.close().catch(() => undefined);
+      const again = (await listDirectUsbDevices(usb)).find((d) => d.udid === udid);
+      if (!again) return undefined;
+      device = await openDirectUsb(again, options.timeoutMs);
+      link = linkFor(device);
+      return { link, changed: true };
+    },
+    close: () => device.close(),
   };
 }
