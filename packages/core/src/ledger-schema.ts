@@ -107,4 +107,13 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE delivery_items ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  CREATE TABLE pipeline_sinks (
+    pipeline TEXT NOT NULL,
+    sink_key TEXT NOT NULL,
+    offsite INTEGER NOT NULL,
+    PRIMARY KEY (pipeline, sink_key)
+  );
+  INSERT OR IGNORE INTO pipeline_sinks (pipeline, sink_key, offsite) SELECT pipeline, sink_key, offsite FROM sinks;
+  `,
 ];

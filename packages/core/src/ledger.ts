@@ -63,7 +63,10 @@ export interface AssetCopiesRow {
 export interface SinkRow {
   sinkKey: string;
   use: string;
+  /** Pipeline of the latest run that used it. */
   pipeline: string;
+  /** Every pipeline that delivers to it. */
+  pipelines: string[];
   offsite: boolean;
   canVerify: boolean;
   lastRunAt: string | null;
@@ -142,31 +145,58 @@ export class Ledger {
     }
     for (let v = current; v < LEDGER_MIGRATIONS.length; v++) {
       this.transaction(() => {
+        // another keepsake process may have migrated while we waited for the write lock
+        if (this.schemaVersion > v) return;
         this.db.exec(LEDGER_MIGRATIONS[v]!);
         this.db.exec(`PRAGMA user_version = ${v + 1}`);
       });
     }
   }
 
-  private stmt(sql: string): StatementSync {
+  private stmt(sql: string): Pick<StatementSync, 'run' | 'get' | 'all'> {
     let s = this.stmts.get(sql);
     if (!s) {
-      s = this.db.prepare(sql);
+      s = this.guard(() => this.db.prepare(sql));
       this.stmts.set(sql, s);
     }
-    return s;
+    const st = s;
+    return {
+      run: (...a: any[]) => this.guard(() => st.run(...a)),
+      get: (...a: any[]) => this.guard(() => st.get(...a)),
+      all: (...a: any[]) => this.guard(() => st.all(...a)),
+    };
+  }
+
+  /** SQLite failures (locked, disk full, corrupt) become one fatal LEDGER_ERROR with a hint. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof KeepsakeError) throw err;
+      const msg = (err as Error).message;
+      const locked = /locked|busy/i.test(msg);
+      throw new KeepsakeError('LEDGER_ERROR', `Ledger ${this.path}: ${msg}`, {
+        stage: 'ledger',
+        location: this.path,
+        cause: err,
+        classification: 'fatal',
+        hint: locked
+          ? 'Another keepsake (a run, watch or verify) is using this ledger; wait for it to finish, then run again.'
+          : 'Check the disk has space and the ledger file is readable; progress so far is saved.',
+      });
+    }
   }
 
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
     if (this.db.isTransaction) return fn();
-    this.db.exec('BEGIN IMMEDIATE');
+    this.guard(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
       const result = fn();
-      this.db.exec('COMMIT');
+      this.guard(() => this.db.exec('COMMIT'));
       return result;
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
   }
@@ -225,6 +255,11 @@ export class Ledger {
       `INSERT INTO hash_cache (source_key, item_key, size, mtime_ms, sha256) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (source_key, item_key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256`,
     ).run(sourceKey, itemKey, size, mtimeMs ?? null, sha256);
+  }
+
+  /** Drops a cached hash found to be stale (file edited in place with the same size and mtime). */
+  forgetHash(sourceKey: string, itemKey: string): void {
+    this.stmt('DELETE FROM hash_cache WHERE source_key = ? AND item_key = ?').run(sourceKey, itemKey);
   }
 
   /** True when some hashed resource has exactly this size: only then can new bytes be a duplicate. */
@@ -306,6 +341,14 @@ export class Ledger {
   // ── sinks ───────────────────────────────────────────────────────────────────────────────
 
   registerSink(s: { sinkKey: string; use: string; pipeline: string; offsite: boolean; canVerify: boolean }, runId: number): void {
+    // one destination can serve several pipelines (two phones → one NAS): remember each, and call
+    // it off-site if any pipeline says so
+    this.stmt(
+      `INSERT INTO pipeline_sinks (pipeline, sink_key, offsite) VALUES (?, ?, ?)
+       ON CONFLICT (pipeline, sink_key) DO UPDATE SET offsite = excluded.offsite`,
+    ).run(s.pipeline, s.sinkKey, s.offsite ? 1 : 0);
+    const offsite = (this.stmt('SELECT MAX(offsite) AS o FROM pipeline_sinks WHERE sink_key = ?').get(s.sinkKey) as { o: number }).o === 1;
+    s = { ...s, offsite };
     this.stmt(
       `INSERT INTO sinks (sink_key, use, pipeline, offsite, can_verify, last_run_id) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (sink_key) DO UPDATE SET use = excluded.use, pipeline = excluded.pipeline, offsite = excluded.offsite,
@@ -313,12 +356,25 @@ export class Ledger {
     ).run(s.sinkKey, s.use, s.pipeline, s.offsite ? 1 : 0, s.canVerify ? 1 : 0, runId);
   }
 
-  sinks(): SinkRow[] {
-    return (
-      this.stmt(
-        `SELECT s.*, r.started_at AS last_run_at FROM sinks s LEFT JOIN runs r ON r.id = s.last_run_id ORDER BY s.sink_key`,
-      ).all() as any[]
-    ).map((r) => ({ sinkKey: r.sink_key, use: r.use, pipeline: r.pipeline, offsite: !!r.offsite, canVerify: !!r.can_verify, lastRunAt: r.last_run_at }));
+  /** Destinations, optionally only those a pipeline delivers to; `pipelines` lists every user. */
+  sinks(pipeline?: string): SinkRow[] {
+    const rows = (
+      pipeline
+        ? this.stmt(
+            `SELECT s.*, r.started_at AS last_run_at FROM sinks s JOIN pipeline_sinks p ON p.sink_key = s.sink_key AND p.pipeline = ?
+             LEFT JOIN runs r ON r.id = s.last_run_id ORDER BY s.sink_key`,
+          ).all(pipeline)
+        : this.stmt(`SELECT s.*, r.started_at AS last_run_at FROM sinks s LEFT JOIN runs r ON r.id = s.last_run_id ORDER BY s.sink_key`).all()
+    ) as any[];
+    return rows.map((r) => ({
+      sinkKey: r.sink_key,
+      use: r.use,
+      pipeline: r.pipeline,
+      pipelines: (this.stmt('SELECT pipeline FROM pipeline_sinks WHERE sink_key = ? ORDER BY pipeline').all(r.sink_key) as { pipeline: string }[]).map((x) => x.pipeline),
+      offsite: !!r.offsite,
+      canVerify: !!r.can_verify,
+      lastRunAt: r.last_run_at,
+    }));
   }
 
   // ── deliveries ──────────────────────────────────────────────────────────────────────────

@@ -287,4 +287,77 @@ describe('runPipeline', () => {
     expect(report.copied).toBe(2);
     expect(sink.puts).toBe(2);
   });
+
+  it('a short copy is never recorded as verified', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('a');
+    const orig = sink.put.bind(sink);
+    sink.put = async (a, ctx) => {
+      const r = await orig(a, ctx);
+      r.items[0] = { ...r.items[0]!, size: r.items[0]!.size - 10 };
+      return r;
+    };
+    const report = await runPipeline(prepared(new MemorySource('s', assets(1)), [sink]), { ledger });
+    expect(report.failures[0]?.error.code).toBe('SOURCE_ITEM_TRUNCATED');
+    expect(ledger.deliveryById(1)?.state).toBe('failed');
+  });
+
+  it('an AbortError from a plugin\'s own timer is a failure (retried), not a silent cancel', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('a');
+    sink.put = async () => {
+      throw Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+    };
+    const events: PipelineEvent[] = [];
+    const report = await runPipeline(prepared(new MemorySource('s', assets(1)), [sink]), { ledger, attempts: 2, onEvent: (e) => events.push(e) });
+    expect(report.failures[0]?.error.code).toBe('TIMEOUT');
+    expect(events.filter((e) => e.type === 'retry')).toHaveLength(1);
+    expect(report.aborted).toBe(false);
+  });
+
+  it('a very long Retry-After stops the run with when to resume instead of waiting for hours', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('a');
+    sink.failNext = [SinkError.rateLimited(6 * 3600_000)];
+    const report = await runPipeline(prepared(new MemorySource('s', assets(3)), [sink], { concurrency: 1 }), { ledger });
+    expect(report.stoppedBy).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(String(report.stoppedBy?.hint)).toMatch(/run again after/);
+  });
+
+  it('a stale cached hash (file edited in place, same size and mtime) is dropped so the next run re-hashes', async () => {
+    const ledger = Ledger.open(':memory:');
+    const v1 = assets(1);
+    await runPipeline(prepared(new MemorySource('s', v1), [new MemorySink('a')]), { ledger });
+    const key = v1[0]!.resources[0]!.key;
+    expect(ledger.cachedHash('s', key, v1[0]!.resources[0]!.size, v1[0]!.resources[0]!.mtimeMs)).toBeTruthy();
+    const edited = v1[0]!.resources[0]!;
+    const v2: Asset[] = [{ ...v1[0]!, resources: [memoryResource(key, bytes(edited.size!, 99))] }];
+    const first = await runPipeline(prepared(new MemorySource('s', v2), [new MemorySink('b')]), { ledger });
+    expect(first.failures[0]?.error.code).toBe('VERIFY_MISMATCH');
+    expect(ledger.cachedHash('s', key, edited.size, edited.mtimeMs)).toBeUndefined();
+    const second = await runPipeline(prepared(new MemorySource('s', v2), [new MemorySink('b')]), { ledger });
+    expect(second.failed).toBe(0);
+  });
+
+  it('flushes a batching sink only when nothing waits on other sinks (batches are not split)', async () => {
+    const ledger = Ledger.open(':memory:');
+    const slow = new MemorySink('slow', { maxConcurrency: 1 });
+    slow.delayMs = 30;
+    const batch = new MemorySink('batch');
+    const queue: (() => void)[] = [];
+    const sizes: number[] = [];
+    const orig = batch.put.bind(batch);
+    (batch as any).flush = async () => {
+      if (queue.length) sizes.push(queue.length);
+      for (const go of queue.splice(0)) go();
+    };
+    batch.put = async (a, ctx) => {
+      await new Promise<void>((r) => queue.push(r));
+      return orig(a, ctx);
+    };
+    const report = await runPipeline(prepared(new MemorySource('s', assets(12)), [slow, batch], { concurrency: 6 }), { ledger });
+    expect(report.copied).toBe(24);
+    expect(sizes.length).toBeLessThanOrEqual(4);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+  });
 });

@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Asset, Resource } from './asset.js';
 import type { LoadedConfig } from './config.js';
-import { abortError, isAbortError, KeepsakeError, wrapPluginError } from './errors.js';
+import { isAbortError, isKeepsakeError, KeepsakeError, wrapPluginError } from './errors.js';
 import type { ItemOutcome, PipelineEvent, RunReport } from './events.js';
 import { assetKeyOf, contentKeyOf } from './internal/identity.js';
 import { Semaphore } from './internal/semaphore.js';
@@ -13,7 +13,7 @@ import { type Logger, silentLogger } from './logger.js';
 import type { PluginHost } from './plugin-host.js';
 import { sleep, withRetry } from './retry.js';
 import type { SecretStore } from './secrets.js';
-import type { Receipt, Sink, StoredResource } from './sink.js';
+import type { PutContext, Receipt, Sink, StoredResource } from './sink.js';
 import type { Source } from './source.js';
 import type { Transform } from './transform.js';
 
@@ -148,7 +148,9 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     ...s,
     chain: [chainOf(prepared.transforms), chainOf(s.transforms)].filter(Boolean).join('>'),
     // a batching sink holds puts open until it flushes, so it must accept a whole window of them
-    sem: new Semaphore(Math.max(1, s.sink.flush ? inFlightLimit : (s.concurrency ?? s.sink.capabilities.maxConcurrency))),
+    sem: new Semaphore(
+      Math.max(1, s.sink.flush ? inFlightLimit : Math.min(s.concurrency ?? s.sink.capabilities.maxConcurrency, s.sink.capabilities.maxConcurrency)),
+    ),
   }));
 
   const runId = o.dryRun ? 0 : ledger.beginRun(prepared.name);
@@ -177,7 +179,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     }
   }
   emit({ type: 'run-start', pipeline: prepared.name, runId, sinks: sinks.map((s) => s.sink.key) });
-  const tempDir = await mkdtemp(join(tmpdir(), 'keepsake-run-'));
+  const tempDir = await makeRunTempDir(ledger);
 
   const fail = (assetId: string, sink: string | undefined, err: unknown) => {
     const ke = err instanceof KeepsakeError ? err : wrapPluginError(err, { assetId });
@@ -199,11 +201,30 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     emit({ type: 'item-done', assetId, sink, outcome, bytes, receipt });
   };
 
+  const hashFromCache = new Set<string>();
+  /** In-flight assets still doing work other than waiting for a batching sink to flush. */
+  let busy = 0;
   const processAsset = async (input: Asset): Promise<void> => {
+    busy++;
+    let counted = true;
+    try {
+      await processAssetInner(input, () => {
+        if (counted) busy--;
+        counted = false;
+      });
+    } finally {
+      if (counted) busy--;
+    }
+  };
+  const processAssetInner = async (input: Asset, nowWaitingOnBatchesOnly: () => void): Promise<void> => {
     report.assets++;
     const assetKey = assetKeyOf(source.key, input);
     const asset: Asset = { ...input, resources: input.resources.map((r) => ({ ...r })) };
-    for (const r of asset.resources) r.sha256 ??= ledger.cachedHash(source.key, r.key, r.size, r.mtimeMs);
+    for (const r of asset.resources) {
+      if (r.sha256) continue;
+      r.sha256 = ledger.cachedHash(source.key, r.key, r.size, r.mtimeMs);
+      if (r.sha256) hashFromCache.add(`${asset.id}\0${r.key}`);
+    }
     for (const d of asset.diagnostics ?? []) {
       report.diagnostics.push({ assetId: asset.id, diagnostic: d });
       emit({ type: 'diagnostic', assetId: asset.id, diagnostic: d });
@@ -243,15 +264,20 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
           asset.resources[i] = h.spooled ?? { ...r, sha256: h.sha256 };
           learnHash(assetKey, asset.resources[i]!, h.sha256);
         } catch (err) {
-          if (isAbortError(err) || signal.aborted) return;
-          fail(asset.id, undefined, wrapPluginError(err, { stage: 'hash', assetId: asset.id, resource: r.key }));
+          if (signal.aborted) return;
+          fail(asset.id, undefined, wrapPluginError(strayAbort(err), { stage: 'hash', assetId: asset.id, resource: r.key }));
           return;
         }
       }
       const contentKey = contentKeyOf(asset);
       let shared: Promise<Asset> | undefined;
       const sharedAsset = () => (shared ??= applyTransforms(asset, prepared.transforms));
-      await Promise.all(pending.map((s) => deliver(s, asset, assetKey, contentKey, sharedAsset)));
+      const batching = pending.map((s) => !!s.sink.flush);
+      const deliveries = pending.map((s) => deliver(s, asset, assetKey, contentKey, sharedAsset));
+      await Promise.all(deliveries.filter((_, i) => !batching[i]));
+      // from here on this asset only waits on batching sinks: flushing them cannot split a batch early
+      nowWaitingOnBatchesOnly();
+      await Promise.all(deliveries.filter((_, i) => batching[i]));
     } finally {
       for (const c of cleanups) await c().catch(() => {});
     }
@@ -271,10 +297,16 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     }
   };
 
-  const learnHash = (assetKey: string, r: Resource, sha256: string) => {
-    if (r.size !== undefined) ledger.rememberHash(source.key, r.key, r.size, r.mtimeMs, sha256);
-    ledger.setResourceHash(assetKey, r.key, sha256);
-  };
+  const putOnce = (sink: Sink, a: Asset, ctx: PutContext) =>
+    sink.put(a, ctx).catch((err: unknown) => {
+      throw signal.aborted ? err : strayAbort(err);
+    });
+
+  const learnHash = (assetKey: string, r: Resource, sha256: string) =>
+    ledger.transaction(() => {
+      if (r.size !== undefined) ledger.rememberHash(source.key, r.key, r.size, r.mtimeMs, sha256);
+      ledger.setResourceHash(assetKey, r.key, sha256);
+    });
 
   const applyTransforms = async (asset: Asset, transforms: Transform[]): Promise<Asset> => {
     let a = asset;
@@ -282,8 +314,8 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       try {
         a = await t.apply(a, { signal, logger, tempDir });
       } catch (err) {
-        if (isAbortError(err)) throw err;
-        const ke = wrapPluginError(err, { stage: 'transform', contribution: t.id, assetId: asset.id });
+        if (signal.aborted) throw err;
+        const ke = wrapPluginError(strayAbort(err), { stage: 'transform', contribution: t.id, assetId: asset.id });
         throw ke.code === 'PLUGIN_ERROR' ? new KeepsakeError('TRANSFORM_FAILED', `${t.id}: ${ke.message}`, { ...ke.context, cause: err }) : ke;
       }
     }
@@ -311,7 +343,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       const id = deliveryId;
       const receipt = await withRetry(
         () =>
-          s.sink.put(a, {
+          putOnce(s.sink, a, {
             signal,
             logger,
             tempDir,
@@ -338,8 +370,12 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       const fresh = receipt.items.filter((i) => !i.deduped && !i.skipped);
       done(asset.id, s.sink.key, fresh.length ? 'copied' : 'deduped', fresh.reduce((n, i) => n + i.size, 0), receipt);
     } catch (err) {
-      if (isAbortError(err) || (signal.aborted && !fatal)) return; // pending row stays: the next run resumes it
-      const ke = wrapPluginError(err, { stage: 'put', plugin: s.use, assetId: asset.id });
+      if (signal.aborted && !fatal) return; // pending row stays: the next run resumes it
+      if (hashFromCache.has(`${asset.id}\0${(err as KeepsakeError).context?.resource}`) && (err as KeepsakeError).code === 'VERIFY_MISMATCH') {
+        // the cached hash was stale (edited in place, same size and mtime): re-hash next run
+        ledger.forgetHash(source.key, (err as KeepsakeError).context.resource!);
+      }
+      const ke = wrapPluginError(strayAbort(err), { stage: 'put', plugin: s.use, assetId: asset.id });
       if (deliveryId !== undefined) ledger.failDelivery(deliveryId, ke.describe());
       fail(asset.id, s.sink.key, ke);
     } finally {
@@ -358,26 +394,27 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     while (inFlight.size >= inFlightLimit) {
       const freed = await Promise.race([Promise.race(inFlight).then(() => true), sleep(250).then(() => false)]);
       // every slot waits on a batching sink: let it send what it has
-      if (!freed && hasBatching) await flushAll();
+      if (!freed && hasBatching && busy === 0) await flushAll();
     }
   };
-  const iterator = source
-    .scan({
-      signal,
-      logger,
-      reportTotals: (t) => emit({ type: 'totals', ...t }),
-    })
-    [Symbol.asyncIterator]();
+  let iterator: AsyncIterator<Asset> | undefined;
   try {
+    iterator = source
+      .scan({
+        signal,
+        logger,
+        reportTotals: (t) => emit({ type: 'totals', ...t }),
+      })
+      [Symbol.asyncIterator]();
     while (!signal.aborted) {
       await waitForSlot();
       if (signal.aborted) break;
       let next: IteratorResult<Asset>;
       try {
-        next = await iterator.next();
+        next = await iterator!.next();
       } catch (err) {
-        if (!isAbortError(err) && !signal.aborted) {
-          const ke = wrapPluginError(err, { stage: 'scan' });
+        if (!signal.aborted) {
+          const ke = wrapPluginError(strayAbort(err), { stage: 'scan' });
           fatal = ke.classification === 'fatal' ? ke : new KeepsakeError(ke.code, ke.message, { ...ke.context, hint: ke.hint, cause: ke.cause, classification: 'fatal' });
           report.failures.push({ assetId: '(scan)', error: fatal.toJSON() });
           report.failed++;
@@ -392,13 +429,14 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
         .finally(() => {
           inFlight.delete(p);
           reported.delete(asset.id);
+          for (const r of asset.resources) hashFromCache.delete(`${asset.id}\0${r.key}`);
           emit({ type: 'asset-end', assetId: asset.id });
         });
       inFlight.add(p);
     }
-    if (signal.aborted) await iterator.return?.().catch(() => {});
+    if (signal.aborted) await iterator?.return?.().catch(() => {});
     while (inFlight.size) {
-      if (hasBatching && !signal.aborted) await flushAll();
+      if (hasBatching && busy === 0 && !signal.aborted) await flushAll();
       await Promise.race([Promise.race(inFlight), sleep(250)]);
     }
     if (hasBatching && !signal.aborted) await flushAll();
@@ -428,6 +466,16 @@ function checkReceipt(asset: Asset, receipt: Receipt, use: string): void {
         hint: 'This is a bug in the sink plugin; report it with this message.',
       });
     }
+    if (!item.skipped && !item.deduped && r.role !== 'derived' && r.size !== undefined && item.size !== r.size) {
+      throw new KeepsakeError(item.size < r.size ? 'SOURCE_ITEM_TRUNCATED' : 'SOURCE_ITEM_CHANGED', `${r.name}: "${use}" stored ${item.size} bytes, the source reported ${r.size}`, {
+        stage: 'verify',
+        assetId: asset.id,
+        resource: r.key,
+        location: item.location,
+        classification: 'permanent',
+        hint: 'The file changed or was cut short while copying; run again to re-copy it.',
+      });
+    }
     if (r.sha256 && !item.skipped && item.hashes.sha256 !== r.sha256) {
       throw new KeepsakeError('VERIFY_MISMATCH', `${r.name}: "${use}" stored bytes with sha256 ${item.hashes.sha256}, the source has ${r.sha256}`, {
         stage: 'verify',
@@ -451,4 +499,24 @@ export async function runConfiguredPipeline(o: PrepareOptions & RunOptions): Pro
   }
 }
 
+/** An AbortError our signal did not cause (a plugin's own timer) is a retryable timeout, not a cancel. */
+function strayAbort(err: unknown): unknown {
+  if (!isAbortError(err) || isKeepsakeError(err)) return err;
+  return new KeepsakeError('TIMEOUT', `An operation was aborted by the plugin: ${(err as Error).message}`, { cause: err, classification: 'retryable' });
+}
 
+/**
+ * A run's temp folder (spooled USB reads, converted files) lives next to the ledger, not in /tmp
+ * (often RAM, too small for videos). Folders left by a killed run are swept when older than a day.
+ */
+async function makeRunTempDir(ledger: Ledger): Promise<string> {
+  const root = ledger.path === ':memory:' ? tmpdir() : join(dirname(ledger.path), 'tmp');
+  await mkdir(root, { recursive: true });
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith('keepsake-run-')) continue;
+    const p = join(root, name);
+    const st = await stat(p).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 86_400_000) await rm(p, { recursive: true, force: true }).catch(() => {});
+  }
+  return mkdtemp(join(root, 'keepsake-run-'));
+}

@@ -122,7 +122,17 @@ export class PluginHost {
     };
     for (const p of options.packageJsonPaths ?? []) {
       if (!existsSync(p)) continue;
-      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+      let pkg: { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+      try {
+        pkg = JSON.parse(readFileSync(p, 'utf8'));
+      } catch (err) {
+        throw new KeepsakeError('CONFIG_INVALID', `Cannot read ${p}: ${(err as Error).message}`, {
+          stage: 'plugin',
+          location: p,
+          cause: err,
+          hint: 'keepsake reads this package.json to find installed plugins; fix its JSON.',
+        });
+      }
       consider(p, 'dependency'); // a project that is itself a plugin
       const req = createRequire(p);
       for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {

@@ -1,12 +1,17 @@
-import { abortError, isAbortError, isKeepsakeError } from './errors.js';
+import { abortError, isAbortError, isKeepsakeError, KeepsakeError } from './errors.js';
 
 export interface RetryOptions {
   /** Attempts in total, including the first (default 5). */
   attempts?: number;
   /** Base delay for full-jitter exponential backoff (default 500 ms). */
   baseMs?: number;
-  /** Cap for one delay (default 30 s). */
+  /** Cap for one backoff delay (default 30 s). */
   maxMs?: number;
+  /**
+   * Longest `Retry-After` worth waiting for inside a run (default 5 min). Longer: the error is
+   * rethrown as a fatal RATE_LIMITED saying when to run again — progress is already saved.
+   */
+  maxHintMs?: number;
   signal?: AbortSignal;
   /** Called before each wait; `retryAfterMs` from the error wins over backoff. */
   onRetry?(info: { attempt: number; delayMs: number; error: unknown }): void;
@@ -29,8 +34,18 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     try {
       return await fn(attempt);
     } catch (err) {
-      if (isAbortError(err) || attempt + 1 >= attempts || !shouldRetry(err)) throw err;
+      // only our own signal means "cancelled"; an AbortError from a plugin's own timer is an error
+      if ((isAbortError(err) && options.signal?.aborted) || attempt + 1 >= attempts || !shouldRetry(err)) throw err;
       const hinted = isKeepsakeError(err) ? err.retryAfterMs : undefined;
+      if (hinted !== undefined && hinted > (options.maxHintMs ?? 300_000)) {
+        const at = new Date(Date.now() + hinted);
+        throw new KeepsakeError('RATE_LIMITED', `The service asked to wait ${Math.round(hinted / 60_000)} minutes before trying again`, {
+          cause: err,
+          classification: 'fatal',
+          retryAfterMs: hinted,
+          hint: `Progress is saved; run again after ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+        });
+      }
       const delayMs = hinted ?? backoffDelay(attempt, options.baseMs, options.maxMs, options.random);
       options.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
       await sleep(delayMs, options.signal);

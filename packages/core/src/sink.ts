@@ -82,8 +82,8 @@ export interface Sink {
   put(asset: Asset, ctx: PutContext): Promise<Receipt>;
   /**
    * For batching sinks (email, Google Photos batchCreate): called when the pipeline has nothing
-   * more to give right now (source exhausted, or every in-flight asset waits on this sink). Pending
-   * `put` promises must settle after a flush.
+   * more to give right now — the source is exhausted, or every in-flight asset is only waiting on
+   * batching sinks. Pending `put` promises must settle after a flush.
    */
   flush?(ctx: { signal: AbortSignal; logger: Logger }): Promise<void>;
   /** Re-checks one stored resource now. Sinks that cannot must return `unverifiable`. */

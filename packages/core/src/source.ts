@@ -34,7 +34,8 @@ export interface Source {
   /**
    * Yields every asset. Metadata only: bytes are read later through `Resource.open`. Must honour
    * `ctx.signal`. A problem with one item should be yielded as an asset with an `error` diagnostic
-   * or logged, never thrown — throwing ends the scan.
+   * (that item fails, its other resources are still delivered) — throwing ends the scan and stops
+   * the run as fatal (`stoppedBy` in the report).
    */
   scan(ctx: ScanContext): AsyncIterable<Asset>;
   /**

@@ -3,7 +3,10 @@ import type { LoadedConfig, Logger, PluginHost, Sink } from '@keepsake/core';
 export interface ConfiguredSink {
   sink: Sink;
   use: string;
+  /** First pipeline in the config that delivers to it. */
   pipeline: string;
+  /** Every pipeline that delivers to it (two phones → one NAS). */
+  pipelines: string[];
 }
 
 /**
@@ -27,7 +30,9 @@ export async function openConfiguredSinks(
       for (const [i, step] of p.sinks.entries()) {
         const sink = await host.createSink(step, `pipelines.${name}.sinks[${i}]`, { configDir: loaded.dir, pipeline: name, signal: o.signal, logger: o.logger });
         all.push(sink);
-        if (!sinks.has(sink.key)) sinks.set(sink.key, { sink, use: step.use, pipeline: name });
+        const known = sinks.get(sink.key);
+        if (known) known.pipelines.push(name);
+        else sinks.set(sink.key, { sink, use: step.use, pipeline: name, pipelines: [name] });
       }
     }
   } catch (err) {

@@ -4,7 +4,9 @@ import {
   type Ledger,
   type LoadedConfig,
   type Logger,
+  KeepsakeError,
   type PluginHost,
+  sha256Of,
   silentLogger,
   wrapPluginError,
 } from '@keepsake/core';
@@ -69,6 +71,9 @@ interface Copy {
 export async function prune(o: PruneOptions): Promise<PruneReport> {
   const logger = o.logger ?? silentLogger;
   const minCopies = o.minCopies ?? 2;
+  if (!Number.isInteger(minCopies) || minCopies < 1) {
+    throw new KeepsakeError('OPTION_INVALID', `minCopies must be a whole number ≥ 1 (got ${minCopies})`, { stage: 'config', hint: 'Use --min-copies 2 or more.' });
+  }
   const p = o.config.config.pipelines[o.pipeline]!;
   const source = await o.host.createSource(p.source, `pipelines.${o.pipeline}.source`, { configDir: o.config.dir, pipeline: o.pipeline, signal: o.signal, logger });
   const opened = await openConfiguredSinks(o.host, o.config, { signal: o.signal, logger });
@@ -162,6 +167,13 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
         report.kept.push({ assetId: asset.id, reason: 're-check before deleting found fewer good copies than required' });
         continue;
       }
+      // the source itself must still hold exactly the bytes that were copied: a file edited in
+      // place (same size and mtime) would otherwise be deleted with no copy of its current bytes
+      const changed = await sourceChanged(asset, copies, o.ledger, source.key, o.signal);
+      if (changed) {
+        report.kept.push({ assetId: asset.id, reason: `${changed} changed since it was backed up; run keepsake again first` });
+        continue;
+      }
       try {
         await source.delete(asset, { signal: o.signal, logger });
         o.ledger.markDeleted(assetKey, null);
@@ -176,4 +188,14 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
     await opened.close();
     await source.close?.().catch(() => {});
   }
+}
+
+/** Re-hashes every resource at the source; returns the name of the first whose bytes differ from its copies. */
+async function sourceChanged(asset: Asset, copies: Copy[][], ledger: Ledger, sourceKey: string, signal: AbortSignal): Promise<string | undefined> {
+  for (const [i, r] of asset.resources.entries()) {
+    const expected = ledger.cachedHash(sourceKey, r.key, r.size, r.mtimeMs);
+    const { sha256 } = await sha256Of(r.open({ signal }));
+    if (!expected || sha256 !== expected || copies[i]?.length === 0) return r.name;
+  }
+  return undefined;
 }

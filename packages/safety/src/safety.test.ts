@@ -90,8 +90,8 @@ describe('verify', () => {
     a.stored.get(first!)![0]! ^= 0xff;
     a.stored.delete(second!);
     const sinks = new Map([
-      ['mem:a', { sink: a, use: 'memory', pipeline: 'p' }],
-      ['mem:mail', { sink: mail, use: 'email', pipeline: 'p' }],
+      ['mem:a', { sink: a, use: 'memory', pipeline: 'p', pipelines: ['p'] }],
+      ['mem:mail', { sink: mail, use: 'email', pipeline: 'p', pipelines: ['p'] }],
     ]);
     const r = await verifyDeliveries({ ledger, sinks, signal: new AbortController().signal });
     expect(r.checked).toBe(8);
@@ -115,5 +115,32 @@ describe('parseOlderThan', () => {
     expect(parseOlderThan('1y', now)).toBe('2025-11-28T12:00:00');
     expect(parseOlderThan('2024-01-31', now)).toBe('2024-01-31T00:00:00');
     expect(() => parseOlderThan('soon', now)).toThrow(/not a duration or a date/);
+  });
+});
+
+describe('shared destinations and skipped sidecars', () => {
+  it('a sink two pipelines share counts for both; skipped sidecars are neither copies nor findings', async () => {
+    const ledger = Ledger.open(':memory:');
+    const nas = new MemorySink('mem:nas');
+    const cloud = new MemorySink('mem:cloud');
+    const orig = cloud.put.bind(cloud);
+    cloud.put = async (x, ctx) => {
+      const r = await orig(x, ctx);
+      r.items = r.items.map((i) => (i.name.endsWith('.MOV') ? { ...i, skipped: true, verified: false, location: 'skipped:no videos' } : i));
+      return r;
+    };
+    await runPipeline(pipeline('phoneA', new MemorySource('A', [live(1, 2020)]), [nas, cloud], [false, true]), { ledger });
+    await runPipeline(pipeline('phoneB', new MemorySource('B', [live(2, 2021)]), [nas]), { ledger });
+    const a = computeStatus(ledger, { pipeline: 'phoneA' });
+    expect(a.sinks.map((x) => x.sinkKey)).toEqual(['mem:cloud', 'mem:nas']);
+    // the still has 2 copies, the video only 1 (the cloud skipped it): the asset has 1
+    expect(a.overall.copies.assets).toEqual([0, 1, 0, 0]);
+    expect(computeStatus(ledger, { pipeline: 'phoneB' }).overall.copies.assets).toEqual([0, 1, 0, 0]);
+    const sinks = new Map([
+      ['mem:nas', { sink: nas, use: 'memory', pipeline: 'phoneA', pipelines: ['phoneA', 'phoneB'] }],
+      ['mem:cloud', { sink: cloud, use: 'memory', pipeline: 'phoneA', pipelines: ['phoneA'] }],
+    ]);
+    const r = await verifyDeliveries({ ledger, sinks, signal: new AbortController().signal });
+    expect(r).toMatchObject({ checked: 5, ok: 5, missing: 0 });
   });
 });

@@ -72,7 +72,7 @@ const bucket = (copies: number) => Math.min(copies, 3) as 0 | 1 | 2 | 3;
  */
 export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
   const minCopies = o.minCopies ?? 2;
-  const sinks = ledger.sinks().filter((s) => !o.pipeline || s.pipeline === o.pipeline);
+  const sinks = ledger.sinks(o.pipeline);
   const sinkKeys = sinks.map((s) => s.sinkKey);
   const sources = o.pipeline ? ledger.pipelineSources(o.pipeline).map((p) => p.sourceKey) : undefined;
   const rows = ledger.assetCopies({ sinkKeys: o.pipeline ? sinkKeys : undefined, sourceKeys: sources });

@@ -66,6 +66,7 @@ export async function verifyDeliveries(o: VerifyOptions): Promise<VerifyReport> 
   for (const d of o.ledger.deliveries({ sinkKeys: o.sinkKeys })) {
     if (d.state !== 'verified' && d.state !== 'delivered') continue;
     for (const item of o.ledger.deliveryItems(d.id)) {
+      if (item.skipped) continue; // deliberately not stored there (a sidecar): nothing to check
       jobs.push(async () => {
         const configured = o.sinks.get(d.sinkKey);
         let result: { status: FindingStatus; detail?: string };
@@ -155,7 +156,7 @@ export async function repairDeliveries(o: {
     const item = o.ledger.deliveryItems(f.deliveryId).find((i) => i.resourceKey === f.resourceKey);
     if (c?.sink.discard && item) await c.sink.discard(item, { signal: o.signal, logger }).catch((err) => logger.warn(`could not move ${f.location} aside: ${(err as Error).message}`));
   }
-  const pipelines = [...new Set(broken.map((f) => o.sinks.get(f.sinkKey)?.pipeline).filter((p): p is string => !!p))];
+  const pipelines = [...new Set(broken.flatMap((f) => o.sinks.get(f.sinkKey)?.pipelines ?? []))];
   const runs: RunReport[] = [];
   for (const pipeline of pipelines) {
     runs.push(await runConfiguredPipeline({ host: o.host, config: o.config, pipeline, ledger: o.ledger, signal: o.signal, logger, onEvent: o.onEvent }));

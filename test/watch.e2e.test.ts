@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Simulator, type SimDevice } from '@keepsake/device-sim';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli } from './helpers/cli.js';
+import { tempDirs } from './helpers/temp.js';
+
+const temps = tempDirs();
+afterAll(() => temps.cleanup());
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(join(d, e.name));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Every file the simulated phone serves must be in `out` exactly once, byte for byte. */
+function expectComplete(device: SimDevice, out: string) {
+  const stored = new Map<string, number>();
+  for (const f of files(out)) {
+    const h = createHash('sha256').update(readFileSync(f)).digest('hex');
+    stored.set(h, (stored.get(h) ?? 0) + 1);
+    expect(relative(out, f)).not.toMatch(/keepsake-partial/);
+  }
+  // every file the phone serves under DCIM arrived, byte for byte
+  for (const f of device.fs.files.values()) {
+    if (f.denied || !/\/DCIM\//.test(f.path)) continue;
+    const h = createHash('sha256');
+    for (let off = 0; off < f.content.size; off += 1 << 20) h.update(f.content.read(off, 1 << 20));
+    expect(stored.get(h.digest('hex')), f.path).toBe(1);
+  }
+  expect([...stored.values()].every((n) => n === 1)).toBe(true);
+  return stored;
+}
+
+/** Starts `keepsake watch --json` and collects its events; `until(pred)` waits for one. */
+function watch(root: string, sim: Simulator) {
+  const child = spawnCli(['watch', '--json', '--no-notify'], { cwd: root, env: { ...sim.env({}), KEEPSAKE_DATA_DIR: join(root, 'data'), KEEPSAKE_CONFIG_DIR: join(root, 'cfg') } });
+  const events: Record<string, any>[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim()) events.push(JSON.parse(line));
+    }
+  });
+  const until = async (pred: (e: Record<string, any>) => boolean, ms = 120_000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const hit = events.find(pred);
+      if (hit) return hit;
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting; events: ${JSON.stringify(events.slice(-10))}\nstderr: ${stderr.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async () => {
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('close', r));
+  };
+  return { child, events, until, stop, stderr: () => stderr };
+}
+
+async function project(name: string) {
+  const root = await temps.make(`watch-${name}-`);
+  writeFileSync(
+    join(root, 'keepsake.config.json'),
+    JSON.stringify({ ledger: 'ledger.sqlite', pipelines: { phone: { source: { use: 'iphone' }, sinks: [{ use: 'folder', with: { path: 'out', template: '{yyyy}/{MM}' } }] } } }),
+  );
+  return root;
+}
+
+describe('keepsake watch with the simulated iPhone', () => {
+  it('attach → backup; detach mid-run → stops cleanly; re-attach → resumes and completes, byte-exact, no duplicates', async () => {
+    const root = await project('resume');
+    const sim = await Simulator.start();
+    const w = watch(root, sim);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const device = sim.attach({ name: 'Watch Test', cameraRoll: { assets: 40, seed: 7, compact: true, largeVideoBytes: 4 << 20, largeVideoEvery: 10 } });
+      device.faults.bytesPerSecond = 2 << 20; // slow enough to pull the cable mid-run
+      await w.until((e) => e.type === 'run-start');
+      await new Promise((r) => setTimeout(r, 1500));
+      sim.detach(device);
+      await w.until((e) => e.type === 'run-stopped' && e.reason === 'detached');
+      const partial = files(join(root, 'out')).length;
+      device.faults.bytesPerSecond = undefined;
+      sim.attach(device);
+      const end = await w.until((e) => e.type === 'run-end');
+      expect(end.result.failed).toBe(0);
+      const stored = expectComplete(device, join(root, 'out'));
+      const expected = [...device.fs.files.values()].filter((f) => !f.denied && /\/DCIM\//.test(f.path)).length;
+      expect(stored.size).toBe(expected);
+      expect(partial).toBeLessThan(expected);
+    } finally {
+      await w.stop();
+      await sim.stop();
+    }
+  });
+
+  it('two phones at once: two runs, neither blocks the other; a locked phone waits, then proceeds after unlock', async () => {
+    const root = await project('two');
+    const sim = await Simulator.start();
+    const w = watch(root, sim);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const a = sim.attach({ name: 'A', cameraRoll: { assets: 12, seed: 1, compact: true, largeVideoEvery: 0 } });
+      const b = sim.attach({ name: 'B', locked: true, cameraRoll: { assets: 12, seed: 2, compact: true, largeVideoEvery: 0 } });
+      await w.until((e) => e.type === 'waiting' && e.target.includes(b.udid));
+      const doneA = await w.until((e) => e.type === 'run-end' && e.target.includes(a.udid));
+      expect(doneA.result.copied).toBeGreaterThan(0);
+      b.locked = false;
+      const doneB = await w.until((e) => e.type === 'run-end' && e.target.includes(b.udid));
+      expect(doneB.result.failed).toBe(0);
+      expect(w.events.find((e) => e.type === 'waiting')?.message).toBe('Unlock your iPhone to continue the backup');
+    } finally {
+      await w.stop();
+      await sim.stop();
+    }
+  });
+
+  it('a device no pipeline matches gets a clear log line; watch survives usbmuxd restarting', async () => {
+    const root = await temps.make('watch-nomatch-');
+    writeFileSync(
+      join(root, 'keepsake.config.json'),
+      JSON.stringify({ ledger: 'l.sqlite', pipelines: { p: { source: { use: 'iphone', with: { udid: 'not-this-one' } }, sinks: [{ use: 'folder', with: { path: 'out' } }] } } }),
+    );
+    const sim = await Simulator.start({ tcpPort: 0 });
+    const port = sim.tcpPort!;
+    const w = watch(root, sim);
+    try {
+      sim.attach({ cameraRoll: { assets: 2, compact: true, largeVideoEvery: 0 } });
+      await w.until((e) => e.type === 'no-pipeline');
+      await sim.stop();
+      await w.until((e) => e.type === 'monitor-lost');
+      const again = await Simulator.start({ tcpPort: port });
+      again.attach({ cameraRoll: { assets: 2, compact: true, largeVideoEvery: 0 } });
+      await w.until((e) => e.type === 'no-pipeline' && w.events.filter((x) => x.type === 'no-pipeline').length === 2);
+      expect(w.child.exitCode).toBeNull();
+      await again.stop();
+    } finally {
+      await w.stop();
+    }
+    expect(statSync(root).isDirectory()).toBe(true);
+  });
+});
