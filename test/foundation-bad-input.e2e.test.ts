@@ -141,7 +141,8 @@ describe('hostile names from a source (../x, a\\0b, absolute paths, 300 characte
     expect(report.assets).toBe(HOSTILE_NAMES.length);
     // nothing escaped: the only thing under out/ is inner/, and nothing appeared next to the config
     expect(await readdir(join(root, 'out'))).toEqual(['inner']);
-    const allowed = new Set(['config', 'data', 'keepsake.config.json', 'ledger.sqlite', 'ledger.sqlite-shm', 'ledger.sqlite-wal', 'out', 'src']);
+    // (core keeps run temp files in a tmp/ folder next to the ledger)
+    const allowed = new Set(['config', 'data', 'keepsake.config.json', 'ledger.sqlite', 'ledger.sqlite-shm', 'ledger.sqlite-wal', 'out', 'src', 'tmp']);
     expect((await readdir(root)).filter((n) => !allowed.has(n))).toEqual([]);
     expect(existsSync('/abs/olute.jpg')).toBe(false);
     const tree = await hashTree(join(root, 'out', 'inner'));

@@ -55,7 +55,7 @@ export const demoCommand: CommandHandler = async (io) => {
     // everything but the output is throwaway (sample roll, ledger, pair records)
     if (stringFlag(args, 'out')) await rm(work, { recursive: true, force: true });
     else {
-      for (const name of ['camera-roll', 'data', 'ledger.sqlite', 'ledger.sqlite-wal', 'ledger.sqlite-shm']) {
+      for (const name of ['camera-roll', 'data', 'tmp', 'ledger.sqlite', 'ledger.sqlite-wal', 'ledger.sqlite-shm']) {
         await rm(join(work, name), { recursive: true, force: true });
       }
     }
