@@ -59,7 +59,9 @@ export function graphUploadProtocol(o: GraphUploadOptions): ResumableProtocol<Gr
       if (o.fileSystemInfo) item.fileSystemInfo = o.fileSystemInfo;
       const info = await o.graph.json<UploadSessionInfo>({
         method: 'POST',
-        url: `${o.itemUrl}/createUploadSession`,
+        // Documented in the body's `item`; the driveItem reference also asks for it in the URL
+        // (SharePoint/business libraries have been reported to honour only that): send both.
+        url: `${o.itemUrl}/createUploadSession?@microsoft.graph.conflictBehavior=${o.conflict}`,
         json: { item },
         // A second session for the same path is harmless; the first is left to expire.
         retry: true,

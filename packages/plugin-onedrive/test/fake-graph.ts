@@ -350,7 +350,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
           id,
           parent,
           name,
-          conflict: body.item?.['@microsoft.graph.conflictBehavior'] ?? 'replace',
+          conflict: body.item?.['@microsoft.graph.conflictBehavior'] ?? url.searchParams.get('@microsoft.graph.conflictBehavior') ?? 'replace',
           fileSystemInfo: body.item?.fileSystemInfo ?? {},
           total: undefined,
           offset: 0,
