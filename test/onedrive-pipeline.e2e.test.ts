@@ -154,7 +154,7 @@ const fctx = { logger: core.silentLogger, secrets: core.createFileSecretStore(di
 const sink = await od.createOneDriveSink({ clientId: 'e2e-client', endpoint, authority, fragmentSize: 327680, simpleUploadMaxBytes: 0 }, fctx);
 const size = ${size};
 const resource = { role: 'original', name: 'IMG_0100.MOV', key: 'gen/IMG_0100.MOV', size, mtimeMs: Date.parse('2024-06-01T10:00:00Z'), mediaType: 'video/quicktime',
-  open: ({ offset = 0 } = {}) => (async function* () { for (let at = offset; at < size; at += 65536) { await new Promise((r) => setTimeout(r, 2)); yield patternBytes(7, at, Math.min(65536, size - at)); } })() };
+  open: ({ offset = 0 } = {}) => (async function* () { for (let at = offset; at < size; at += 65536) { await new Promise((r) => setTimeout(r, 5)); yield patternBytes(7, at, Math.min(65536, size - at)); } })() };
 const asset = { id: 'video-100', kind: 'video', capturedAt: { local: '2024-06-01T12:00:00', offset: '+02:00', source: 'quicktime' }, resources: [resource] };
 const source = { key: 'e2e:generated', capabilities: { expensiveReads: false, canDelete: false }, async *scan() { yield asset; } };
 const ledger = core.Ledger.open(ledgerPath);
