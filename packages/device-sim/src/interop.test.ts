@@ -59,6 +59,21 @@ describe.skipIf(missing.length > 0)('libimobiledevice tools against the simulato
     expect(stdout).toContain('ProductVersion: 17.5.1');
   });
 
+  it('the tools also reach it over TCP (host:port, as on Windows)', async () => {
+    const tcp = await Simulator.start({ tcpPort: 0 });
+    try {
+      tcp.attach(phone);
+      const env = tcp.env();
+      expect(env.USBMUXD_SOCKET_ADDRESS).toMatch(/^127\.0\.0\.1:\d+$/);
+      const { stdout } = await run('idevice_id', ['-l'], { env, timeout: 20_000 });
+      expect(stdout.trim()).toBe(phone.udid);
+      const info = await run('ideviceinfo', ['-s', '-k', 'ProductType'], { env, timeout: 20_000 });
+      expect(info.stdout.trim()).toBe('iPhone14,2');
+    } finally {
+      await tcp.stop();
+    }
+  });
+
   it('idevicepair fails clearly when the phone denies trust', async () => {
     await tool('idevicepair', ['unpair']);
     phone.setTrust('deny');
