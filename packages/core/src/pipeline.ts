@@ -220,11 +220,6 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     report.assets++;
     const assetKey = assetKeyOf(source.key, input);
     const asset: Asset = { ...input, resources: input.resources.map((r) => ({ ...r })) };
-    for (const r of asset.resources) {
-      if (r.sha256) continue;
-      r.sha256 = ledger.cachedHash(source.key, r.key, r.size, r.mtimeMs);
-      if (r.sha256) hashFromCache.add(`${asset.id}\0${r.key}`);
-    }
     for (const d of asset.diagnostics ?? []) {
       report.diagnostics.push({ assetId: asset.id, diagnostic: d });
       emit({ type: 'diagnostic', assetId: asset.id, diagnostic: d });
@@ -244,6 +239,12 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       else pending.push(s);
     }
     if (pending.length === 0) return;
+    // only now look up cached hashes: a no-op rerun does one ledger lookup per sink and nothing else
+    for (const r of asset.resources) {
+      if (r.sha256) continue;
+      r.sha256 = ledger.cachedHash(source.key, r.key, r.size, r.mtimeMs);
+      if (r.sha256) hashFromCache.add(`${asset.id}\0${r.key}`);
+    }
     if (o.dryRun) {
       for (const s of pending) done(asset.id, s.sink.key, 'planned', asset.resources.reduce((n, r) => n + (r.size ?? 0), 0));
       return;
