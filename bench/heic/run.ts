@@ -3,7 +3,7 @@
  * reference `heif-convert` vs plain `heic-convert` (npm), same images, same run; then peak RSS
  * while converting 200 photos through the transform.
  *
- *   node bench/heic/run.ts [--rounds 2] [--photos 200] [--skip-rss]
+ *   node bench/heic/run.ts [--rounds 2] [--photos 200] [--skip-rss | --only-rss] [--decoders wasm,native]
  *
  * Needs a build of packages/plugin-heic (pnpm --filter @keepsake/plugin-heic build).
  */
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     photos: { type: 'string', default: '200' },
     'skip-rss': { type: 'boolean', default: false },
+    'only-rss': { type: 'boolean', default: false },
+    decoders: { type: 'string', default: 'wasm,native' },
     'rss-child': { type: 'string' },
     decoder: { type: 'string', default: 'wasm' },
   },
@@ -120,6 +122,7 @@ const out = (tag: string, i: number) => join(WORK, `${tag}-${i}.jpg`);
 
 console.log(`machine: ${CORES} cores (${cpus()[0]?.model}), node ${process.version}; ${IMAGES.length} iPhone 12 MP HEICs × ${rounds} rounds, quality ${QUALITY}`);
 
+if (!values['only-rss']) {
 // The machine is shared, so load drifts during a run: contenders take turns image by image
 // (interleaved), and each one's time is the sum of its own conversions.
 const heicConvert = requireFromPlugin('heic-convert') as (o: { buffer: Buffer; format: 'JPEG'; quality: number }) => Promise<ArrayBuffer>;
@@ -174,12 +177,14 @@ console.log(`  keepsake wasm   / heic-convert (npm), per core: ${r('keepsake was
 const best = Math.max(results[`keepsake native ×${CORES}`] as number, results[`keepsake wasm ×${CORES}`] as number);
 console.log(`  keepsake best ×${CORES} / heic-convert (npm, one at a time as it runs): ${(best / (results['heic-convert (npm) ×1'] as number)).toFixed(2)}×`);
 
+}
+
 if (!values['skip-rss']) {
   const photos = Number(values.photos);
   const dir = join(WORK, 'photos');
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < photos; i++) copyFileSync(IMAGES[i % IMAGES.length] as string, join(dir, `IMG_${String(i).padStart(4, '0')}.HEIC`));
-  for (const decoder of ['wasm', 'native']) {
+  for (const decoder of (values.decoders as string).split(',')) {
     const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--rss-child', String(photos), '--decoder', decoder], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
     child.stdout.on('data', (d) => (text += d));

@@ -31,7 +31,15 @@ interface Pending {
 interface Slot {
   worker: Worker;
   current: Pending | undefined;
+  /** Jobs finished by this worker. */
+  done: number;
 }
+
+/**
+ * Jobs after which a worker is replaced by a fresh one. The wasm heap only grows (to the largest
+ * image seen) and fragments, so long runs would creep upwards; a new worker starts from scratch.
+ */
+export const DEFAULT_JOBS_PER_WORKER = 32;
 
 /**
  * The built worker (dist/worker.js). When this module runs from source (tests), the worker still
@@ -50,7 +58,11 @@ export class ConversionPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(size = availableParallelism(), private readonly workerUrl: URL = defaultWorkerUrl()) {
+  constructor(
+    size = availableParallelism(),
+    private readonly workerUrl: URL = defaultWorkerUrl(),
+    private readonly jobsPerWorker = DEFAULT_JOBS_PER_WORKER,
+  ) {
     this.size = Math.max(1, Math.floor(size));
   }
 
@@ -81,12 +93,13 @@ export class ConversionPool {
 
   private spawn(): Slot {
     const worker = new Worker(this.workerUrl);
-    const slot: Slot = { worker, current: undefined };
+    const slot: Slot = { worker, current: undefined, done: 0 };
     worker.on('message', (reply: ReplyMessage) => {
       const pending = slot.current;
       if (!pending || pending.id !== reply.id) return;
       slot.current = undefined;
       worker.unref();
+      if (++slot.done >= this.jobsPerWorker) this.retire(slot);
       if (reply.ok) pending.resolve(reply.result);
       else pending.reject(new WorkerJobError(reply.error.message, reply.error.name));
       this.dispatch();
@@ -103,6 +116,16 @@ export class ConversionPool {
     worker.unref();
     this.slots.push(slot);
     return slot;
+  }
+
+  /** Takes an idle worker out of the pool and stops it; `dispatch` starts a new one when needed. */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index !== -1) this.slots.splice(index, 1);
+    slot.worker.removeAllListeners('exit');
+    slot.worker.removeAllListeners('error');
+    slot.worker.on('error', () => {});
+    void slot.worker.terminate();
   }
 
   /** Rejects queued jobs and stops the workers. */
