@@ -137,7 +137,7 @@ export function serveAfc(stream: Duplex, ctx: AfcServerContext): void {
           const want = Math.min(Number(hd.readBigUInt64LE(8)), MAX_READ);
           ctx.onRead?.(open.file.path, open.position, want);
           if (stream.destroyed) return;
-          let data = open.file.content.read(open.position, want);
+          const data = open.file.content.read(open.position, want);
           const limit = ctx.faults.disconnectAfterBytes;
           if (limit !== undefined && data.length >= limit) {
             // Cut the link mid-reply: send the header and part of the data, then vanish.
@@ -159,8 +159,11 @@ export function serveAfc(stream: Duplex, ctx: AfcServerContext): void {
           write(head);
           const flowing = data.length === 0 || write(data);
           stream.uncork();
-          if (!flowing) await new Promise((r) => stream.once('drain', r));
-          data = Buffer.alloc(0);
+          if (!flowing)
+            await new Promise((r) => {
+              stream.once('drain', r);
+              stream.once('close', r);
+            });
           break;
         }
         case AfcOp.FILE_SEEK: {
