@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LockdownClient, openAfc, openLockdownSession, UsbmuxClient, type UsbmuxDevice, type UsbmuxEvent } from '@keepsake/transport-usb';
+import { LockdownClient, type PairRecord, pairRecordFromPlist, type PlistDict, openAfc, openLockdownSession, UsbmuxClient, type UsbmuxDevice, type UsbmuxEvent } from '@keepsake/transport-usb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice } from './sim-device.js';
 import { Simulator } from './simulator.js';
@@ -56,6 +56,15 @@ describe('keepsake clients against the simulator', () => {
     await lockdown.close();
   });
 
+  it('ValidatePair accepts the saved record and rejects an unknown host', async () => {
+    const ld = await LockdownClient.connect(usbmux, device);
+    const record = pairRecordFromPlist((await usbmux.readPairRecord(phone.udid)) as PlistDict) as PairRecord;
+    await ld.validatePair(record);
+    await expect(ld.validatePair({ ...record, HostID: 'NOT-A-KNOWN-HOST' })).rejects.toMatchObject({ code: 'DEVICE_NOT_PAIRED', pluginCode: 'InvalidHostID' });
+    await expect(ld.startSession({ ...record, HostID: 'NOT-A-KNOWN-HOST' })).rejects.toMatchObject({ code: 'DEVICE_NOT_PAIRED' });
+    await ld.close();
+  });
+
   it('reuses the saved pair record on the next session (no prompt)', async () => {
     phone.setTrust('deny');
     const { lockdown } = await openLockdownSession(usbmux, device);
@@ -91,6 +100,19 @@ describe('keepsake clients against the simulator', () => {
     await expect(afc.getFileInfo('/DCIM/nope.JPG')).rejects.toMatchObject({ code: 'SOURCE_ITEM_VANISHED' });
     await expect(collect(afc.readFile('/PhotoData/Photos.sqlite'))).rejects.toMatchObject({ code: 'DEVICE_PERMISSION_DENIED' });
     expect(afc.usable).toBe(true);
+    afc.close();
+  });
+
+  it('removes a file over AFC (remove_path) and then reports it vanished', async () => {
+    const afc = await openAfc(usbmux, device);
+    const path = '/DCIM/.MISC/Incoming/keepsake-test.tmp';
+    phone.fs.files.set(path, { path, content: { size: 3, read: () => Buffer.from('abc') }, mtimeMs: 0, birthtimeMs: 0 });
+    phone.fs.dirs.get('/DCIM/.MISC/Incoming')?.push('keepsake-test.tmp');
+    expect(await afc.readDir('/DCIM/.MISC/Incoming')).toContain('keepsake-test.tmp');
+    await afc.removePath(path);
+    await expect(afc.getFileInfo(path)).rejects.toMatchObject({ code: 'SOURCE_ITEM_VANISHED' });
+    await expect(afc.removePath(path)).rejects.toMatchObject({ code: 'SOURCE_ITEM_VANISHED' });
+    expect(await afc.readDir('/DCIM/.MISC/Incoming')).not.toContain('keepsake-test.tmp');
     afc.close();
   });
 
