@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePlist } from './plist.js';
 import { UsbmuxClient } from './usbmux-client.js';
@@ -35,6 +36,8 @@ describe.skipIf(!running && !canStart)('usbmuxd client against the real daemon',
     if (!daemon) return;
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon?.once('exit', r));
+    // usbmuxd leaves its socket file behind; it was ours, so tidy it.
+    await rm(SOCKET, { force: true });
   });
 
   it('lists devices and reads the system BUID', async () => {
