@@ -92,7 +92,7 @@ describe('iphone source over direct USB (stand-in libusb)', () => {
   it('pairs (keeping the record in its own store), scans and copies byte-identical', async () => {
     const { usb, stats } = fakeUsb(phone);
     const progress: string[] = [];
-    const logger = { ...silentLogger, info: (m: string) => progress.push(m), child: () => logger };
+    const logger = { ...silentLogger, warn: (m: string) => progress.push(m), child: () => logger };
     const source = await createIphoneSource({ transport: 'usb', usbModule: usb, storageDir, logger });
     expect(source.key).toBe(`iphone:${phone.udid}`);
     expect(stats.claimed).toBe(true);

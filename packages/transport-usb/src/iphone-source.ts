@@ -290,7 +290,8 @@ export async function createIphoneSource(options: IphoneSourceOptions): Promise<
     trust: {
       timeoutMs: (options.trustTimeoutSeconds ?? 120) * 1000,
       signal: options.signal,
-      onProgress: (message) => options.logger.info(message, { device: provider.udid }),
+      // Someone has to act on the phone: warn, so the CLI shows it at its default level.
+      onProgress: (message) => options.logger.warn(message),
     },
   };
   const connection = new AfcConnection(provider, session);
