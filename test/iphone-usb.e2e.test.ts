@@ -42,7 +42,7 @@ async function expectExactCopy(out: string): Promise<void> {
 beforeAll(async () => {
   root = await dirs.make('iphone-');
   sim = await Simulator.start({
-    devices: [{ name: 'E2E iPhone', cameraRoll: { assets: 520, seed: 2026, compact: true, largeVideoBytes: 6 * 1024 * 1024, largeVideoEvery: 40 } }],
+    devices: [{ name: 'E2E iPhone', trust: { pending: 2 }, cameraRoll: { assets: 520, seed: 2026, compact: true, largeVideoBytes: 6 * 1024 * 1024, largeVideoEvery: 40 } }],
   });
   phone = sim.devices[0] as SimDevice;
   for (const f of phone.fs.files.values()) {
@@ -70,6 +70,8 @@ describe('simulated iPhone → keepsake run → folder', () => {
     expect(phoneFiles).toBeGreaterThanOrEqual(700);
     const r = await run('phone');
     expect(r.code, r.stderr).toBe(0);
+    // The person at the phone was told what to do while "Trust This Computer?" was showing.
+    expect(r.stderr).toMatch(/Trust This Computer.*Unlock your iPhone and tap Trust/);
     const report = reportOf(r.stdout);
     expect(report.failed).toBe(0);
     expect(report.assets).toBe(520);
