@@ -1,7 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKeepsakeError, silentLogger } from '@keepsake/core';
+import { findProperty, readHeif, withFile } from '@keepsake/media';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConversionPool } from './pool.js';
 import {
@@ -12,6 +15,7 @@ import {
   fileResource,
   HAS_EXIFTOOL,
   HAS_HEIF_CONVERT,
+  HAS_HEIF_ENC,
   heifConvertReference,
   psnr,
   readAll,
@@ -193,6 +197,31 @@ describe.skipIf(!HAS_EXIFTOOL || !HAS_HEIF_CONVERT)('output vs exiftool and the 
       expect(exiftool(out)['IFD0:Model']).toBe('Apple Vision Pro');
     });
   }
+
+  it.skipIf(!HAS_HEIF_ENC)('10-bit HEIC (made with heif-enc -b 10): both decoders match the reference', async () => {
+    const w = 320;
+    const h = 240;
+    const rgb16 = new Uint16Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * 3;
+        rgb16.set([(x * 65535) / w, (y * 65535) / h, ((x + y) % 64) * 1000], i);
+      }
+    }
+    const png = join(dir, 'ten.png');
+    const heic = join(dir, 'ten.heic');
+    await sharp(Buffer.from(rgb16.buffer), { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16').png().toFile(png);
+    execFileSync('heif-enc', ['-b', '10', '-q', '90', png, '-o', heic], { stdio: 'ignore' });
+    const heif = await withFile(heic, (ra) => readHeif(ra));
+    expect(findProperty(heif, heif.primaryItemId, 'hvcC')?.bitDepthLuma).toBe(10);
+    const refDir = mkdtempSync(join(dir, 'ref-'));
+    heifConvertReference(heic, refDir);
+    for (const decoder of decoders) {
+      const out = await convert(heic, decoder, `ten-${decoder}`);
+      expect(exiftool(out)['File:BitsPerSample']).toBe(8);
+      expect(await psnr(out, join(refDir, 'out.jpg'))).toBeGreaterThanOrEqual(40);
+    }
+  });
 
   for (const decoder of decoders) {
     // iOS 12: the HEVC stream leaves the YCbCr matrix unspecified; libheif ≥ 1.19 would read it as
