@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +17,15 @@ async function setup() {
   const root = await temps.make('safety-');
   const card = join(root, 'card', 'DCIM', '100APPLE');
   await mkdir(card, { recursive: true });
+  // the folder sink never creates its root (an unmounted disk must not look like an empty folder)
+  await mkdir(join(root, 'nas'));
+  await mkdir(join(root, 'offsite'));
   for (let i = 1; i <= 6; i++) await writeFile(join(card, `IMG_000${i}.JPG`), bytesFor(`photo${i}`, 20_000 + i));
   await writeFile(join(card, 'IMG_0007.JPG'), bytesFor('live-still', 30_000));
   await writeFile(join(card, 'IMG_0007.MOV'), bytesFor('live-video', 90_000));
+  // whole-second mtimes, so a test can edit a file and put back exactly the same mtime
+  const t = new Date('2024-06-01T10:00:00Z');
+  for (const f of readdirSync(card)) utimesSync(join(card, f), t, t);
   const config = {
     ledger: 'ledger.sqlite',
     pipelines: {
@@ -65,7 +71,7 @@ describe('verify, status, prune', () => {
     writeFileSync(victim, bytes);
     const v = await ctx.cli('verify');
     expect(v.code).toBe(1);
-    expect(v.stdout).toMatch(/CORRUPT: 100APPLE\/IMG_0003 → folder:.*nas photos\/IMG_0003\.JPG/);
+    expect(v.stdout).toMatch(/CORRUPT: DCIM\/100APPLE\/IMG_0003 → folder:.*nas photos\/IMG_0003\.JPG/);
     const repaired = await ctx.cli('verify', '--repair');
     expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
     expect(repaired.stdout).toMatch(/Repaired 1 of 1/);
@@ -93,7 +99,7 @@ describe('verify, status, prune', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const plan = JSON.parse(dry.stdout);
     expect(plan.mode).toBe('dry-run');
-    expect(plan.kept.map((k: { assetId: string }) => k.assetId)).toEqual(['100APPLE/IMG_0007']);
+    expect(plan.kept.map((k: { assetId: string }) => k.assetId)).toEqual(['DCIM/100APPLE/IMG_0007']);
     for (let i = 1; i <= 7; i++) expect(existsSync(join(ctx.card, `IMG_000${i}.JPG`))).toBe(true);
 
     const r = await ctx.cli('prune', '--yes', '--json');
@@ -101,8 +107,8 @@ describe('verify, status, prune', () => {
     const report = JSON.parse(r.stdout);
     expect(report.mode).toBe('deleted');
     expect(report.deleted).toBe(4);
-    expect(report.kept.map((k: { assetId: string }) => k.assetId).sort()).toEqual(['100APPLE/IMG_0005', '100APPLE/IMG_0006', '100APPLE/IMG_0007']);
-    expect(report.kept.find((k: { assetId: string }) => k.assetId === '100APPLE/IMG_0006').reason).toMatch(/changed since it was backed up/);
+    expect(report.kept.map((k: { assetId: string }) => k.assetId).sort()).toEqual(['DCIM/100APPLE/IMG_0005', 'DCIM/100APPLE/IMG_0006', 'DCIM/100APPLE/IMG_0007']);
+    expect(report.kept.find((k: { assetId: string }) => k.assetId === 'DCIM/100APPLE/IMG_0006').reason).toMatch(/changed since it was backed up/);
     for (const i of [1, 2, 3, 4]) expect(existsSync(join(ctx.card, `IMG_000${i}.JPG`))).toBe(false);
     expect(existsSync(six)).toBe(true);
     expect(existsSync(join(ctx.card, 'IMG_0005.JPG'))).toBe(true);
@@ -139,7 +145,7 @@ describe('status --html in a real browser', () => {
     expect(metric('atRisk')).toBe(json.overall.atRisk);
     expect(metric('offsite')).toBe(json.overall.offsite);
     expect(json.overall.atRisk).toBe(1);
-    expect(dom.stdout).toContain('100APPLE/IMG_0002');
+    expect(dom.stdout).toContain('DCIM/100APPLE/IMG_0002');
     const png = join(c.root, 'report.png');
     const shot = spawnSync(chromium, [...flags, `--screenshot=${png}`, '--window-size=1000,1400', `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
     expect(shot.status, shot.stderr).toBe(0);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Simulator, type SimDevice } from '@keepsake/device-sim';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,7 @@ function watch(root: string, sim: Simulator) {
 
 async function project(name: string) {
   const root = await temps.make(`watch-${name}-`);
+  await mkdir(join(root, 'out'));
   writeFileSync(
     join(root, 'keepsake.config.json'),
     JSON.stringify({ ledger: 'ledger.sqlite', pipelines: { phone: { source: { use: 'iphone' }, sinks: [{ use: 'folder', with: { path: 'out', template: '{yyyy}/{MM}' } }] } } }),
@@ -132,6 +134,7 @@ describe('keepsake watch with the simulated iPhone', () => {
 
   it('a device no pipeline matches gets a clear log line; watch survives usbmuxd restarting', async () => {
     const root = await temps.make('watch-nomatch-');
+  await mkdir(join(root, 'out'));
     writeFileSync(
       join(root, 'keepsake.config.json'),
       JSON.stringify({ ledger: 'l.sqlite', pipelines: { p: { source: { use: 'iphone', with: { udid: 'not-this-one' } }, sinks: [{ use: 'folder', with: { path: 'out' } }] } } }),

@@ -98,6 +98,89 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: { config: configFlag },
     load: async () => (await import('./commands/login.js')).logoutCommand,
   },
+  {
+    name: 'status',
+    summary: 'Is every photo safe? Verified copies per item (0/1/2/3+), off-site copies, what is at risk',
+    usage: 'keepsake status [pipeline] [--config PATH] [--min-copies N] [--require-offsite] [--json] [--html FILE]',
+    details:
+      'An item is protected with at least --min-copies (default 2) verified copies of every part (a Live Photo\n' +
+      'counts as its least-copied part), and one off-site with --require-offsite. --html writes one\n' +
+      'self-contained page with a per-year chart and the at-risk list. Reads the ledger only.',
+    flags: {
+      config: configFlag,
+      'min-copies': { type: 'string', value: 'N', description: 'Verified copies an item needs (default 2)' },
+      'require-offsite': { type: 'boolean', description: 'Protected also needs an off-site copy' },
+      html: { type: 'string', value: 'FILE', description: 'Write the visual report to FILE' },
+      json: jsonFlag,
+    },
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  {
+    name: 'verify',
+    summary: 'Re-check stored copies (re-hash files, compare service hashes); --repair copies bad ones again',
+    usage: 'keepsake verify [pipeline] [--config PATH] [--repair] [--json]',
+    details:
+      'Folder sinks re-hash every stored file; OneDrive compares quickXorHash; Google Photos checks the item\n' +
+      'exists; email is reported as unverifiable, never as verified. Missing or corrupt copies stop counting;\n' +
+      '--repair moves corrupt copies aside and delivers them again from the source. Exit 0 all good, 1 problems.',
+    flags: {
+      config: configFlag,
+      repair: { type: 'boolean', description: 'Deliver missing/corrupt copies again from the source' },
+      json: jsonFlag,
+      verbose: { type: 'boolean', short: 'v', description: 'Log plugin debug output to stderr' },
+    },
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
+  {
+    name: 'prune',
+    summary: 'Free space on the source: delete only items with enough verified copies (re-checked first)',
+    usage: 'keepsake prune [pipeline] [--config PATH] [--min-copies N] [--require-offsite] [--older-than D] [--dry-run] [--yes] [--json]',
+    details:
+      'Every part of an item (still, Live Photo video, edits, .AAE) needs --min-copies (default 2) verified\n' +
+      'copies; each copy and the source file are re-checked right before deleting. Asks for confirmation\n' +
+      'unless --yes. Never deletes from an iPhone (deleting over AFC leaves the Photos library stale: it\n' +
+      'lists what is safe to delete in the Photos app instead) or from an iTunes backup.\n' +
+      '--older-than takes 30d, 12w, 6m, 1y or a date like 2024-01-31.',
+    flags: {
+      config: configFlag,
+      'min-copies': { type: 'string', value: 'N', description: 'Verified copies each part needs (default 2)' },
+      'require-offsite': { type: 'boolean', description: 'Also need one off-site copy' },
+      'older-than': { type: 'string', value: 'D', description: 'Only items taken before D (30d, 6m, 1y, 2024-01-31)' },
+      'dry-run': { type: 'boolean', short: 'n', description: 'Show what would be deleted; delete nothing' },
+      yes: { type: 'boolean', short: 'y', description: 'Do not ask for confirmation' },
+      json: jsonFlag,
+      verbose: { type: 'boolean', short: 'v', description: 'Log plugin debug output to stderr' },
+    },
+    load: async () => (await import('./commands/prune.js')).pruneCommand,
+  },
+  {
+    name: 'watch',
+    summary: 'Back up automatically: run pipelines when an iPhone is plugged in or a card appears',
+    usage: 'keepsake watch [--config PATH] [--json] [--no-notify]',
+    details:
+      'Listens to usbmuxd for iPhones and polls card folders under /media, /run/media, /Volumes or D:…;\n' +
+      'runs the matching pipelines (one run per device at a time). Unplugging stops the run cleanly; the\n' +
+      'next plug-in resumes. A locked phone is retried until it is unlocked. Ctrl-C stops.',
+    flags: {
+      config: configFlag,
+      json: jsonFlag,
+      'no-notify': { type: 'boolean', description: 'No desktop notifications' },
+      verbose: { type: 'boolean', short: 'v', description: 'Log plugin debug output to stderr' },
+    },
+    load: async () => (await import('./commands/watch.js')).watchCommand,
+  },
+  {
+    name: 'service',
+    summary: 'Install `keepsake watch` as a per-user service (systemd user unit, LaunchAgent, logon task)',
+    usage: 'keepsake service install|uninstall|status [--config PATH] [--dry-run] [--platform linux|darwin|win32]',
+    details: '--dry-run prints the unit/plist/task and the commands instead of running them.',
+    flags: {
+      config: configFlag,
+      'dry-run': { type: 'boolean', short: 'n', description: 'Print what would be written and run' },
+      platform: { type: 'string', value: 'OS', description: 'Show the service for another OS (with --dry-run)' },
+    },
+    load: async () => (await import('./commands/service.js')).serviceCommand,
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

@@ -449,6 +449,14 @@ export class Ledger {
     });
   }
 
+  /** `verify` found every stored item of a broken delivery good again (restored by hand): it counts again. */
+  markDeliveryRestored(deliveryId: number): void {
+    this.transaction(() => {
+      this.stmt('UPDATE delivery_items SET verified = 1 WHERE delivery_id = ? AND skipped = 0').run(deliveryId);
+      this.stmt(`UPDATE deliveries SET state = 'verified', error = NULL, updated_at = ?, verified_at = ? WHERE id = ?`).run(now(), now(), deliveryId);
+    });
+  }
+
   markItemVerified(deliveryId: number, resourceKey: string): void {
     this.stmt('UPDATE delivery_items SET verified = 1 WHERE delivery_id = ? AND resource_key = ?').run(deliveryId, resourceKey);
   }

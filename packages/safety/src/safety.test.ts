@@ -102,9 +102,9 @@ describe('verify', () => {
     expect(r.findings.find((f) => f.status === 'corrupt')?.location).toBe(first);
     expect(r.findings.filter((f) => f.status === 'missing' || f.status === 'corrupt').map((f) => f.assetId)).toEqual(['100APPLE/IMG_1', '100APPLE/IMG_1']);
     expect(computeStatus(ledger).overall.copies.assets).toEqual([1, 1, 0, 0]);
-    // broken deliveries are not re-checked; a sink missing from the config cannot be checked
+    // broken deliveries are re-checked too; a sink missing from the config cannot be checked
     const gone = await verifyDeliveries({ ledger, sinks: new Map(), signal: new AbortController().signal });
-    expect(gone).toMatchObject({ checked: 6, unavailable: 6, ok: 0 });
+    expect(gone).toMatchObject({ checked: 8, unavailable: 8, ok: 0 });
   });
 });
 

@@ -63,9 +63,16 @@ export async function verifyDeliveries(o: VerifyOptions): Promise<VerifyReport> 
   // deduped deliveries share a stored file: check each (sink, location) once
   const cache = new Map<string, Promise<{ status: FindingStatus; detail?: string }>>();
   const jobs: (() => Promise<void>)[] = [];
+  const recheck: { id: number; results: FindingStatus[]; expected: number }[] = [];
   for (const d of o.ledger.deliveries({ sinkKeys: o.sinkKeys })) {
-    if (d.state !== 'verified' && d.state !== 'delivered') continue;
-    for (const item of o.ledger.deliveryItems(d.id)) {
+    if (d.state === 'pending') continue;
+    const items = o.ledger.deliveryItems(d.id);
+    // a failed delivery with items was stored once and later found broken: check it again, so a
+    // copy that is still bad keeps being reported (and repaired), and a restored one counts again
+    if (d.state === 'failed' && items.length === 0) continue;
+    const results: FindingStatus[] = [];
+    if (d.state === 'failed') recheck.push({ id: d.id, results, expected: items.filter((i) => !i.skipped).length });
+    for (const item of items) {
       if (item.skipped) continue; // deliberately not stored there (a sidecar): nothing to check
       jobs.push(async () => {
         const configured = o.sinks.get(d.sinkKey);
@@ -83,6 +90,7 @@ export async function verifyDeliveries(o: VerifyOptions): Promise<VerifyReport> 
           result = await p;
         }
         report.checked++;
+        results.push(result.status);
         const finding: VerifyFinding = {
           sinkKey: d.sinkKey,
           deliveryId: d.id,
@@ -113,6 +121,9 @@ export async function verifyDeliveries(o: VerifyOptions): Promise<VerifyReport> 
     while (next < jobs.length && !o.signal.aborted) await jobs[next++]!();
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 2) }, worker));
+  if (!o.signal.aborted) {
+    for (const r of recheck) if (r.expected > 0 && r.results.length === r.expected && r.results.every((x) => x === 'ok')) o.ledger.markDeliveryRestored(r.id);
+  }
   return report;
 }
 

@@ -1,0 +1,115 @@
+import type { LoadedConfig, PipelineConfig } from '@keepsake/core';
+import { boolFlag, stringFlag } from '../args.js';
+import { discoverPlugins, loadCliConfig, openLedger } from '../context.js';
+import type { CommandHandler } from '../io.js';
+import { EXIT } from '../io.js';
+import { createCliLogger, logLevelFrom } from '../logger.js';
+import { writeNdjson } from '../output/ndjson.js';
+
+const normUdid = (u: string) => u.replace(/-/g, '').toLowerCase();
+
+/** Pipelines that read from this iPhone: `iphone` sources with its UDID, or with none ("any iPhone"). */
+export function pipelinesForIphone(loaded: LoadedConfig, udid: string): string[] {
+  return Object.entries(loaded.config.pipelines)
+    .filter(([, p]) => p.source.use === 'iphone' && (typeof p.source.with?.udid !== 'string' || normUdid(p.source.with.udid) === normUdid(udid)))
+    .map(([name]) => name);
+}
+
+export const watchCommand: CommandHandler = async (io) => {
+  const { args } = io;
+  const { Watcher, FolderMonitor, isRemovablePath, formatWatchEvent, notify, summaryText } = await import('@keepsake/watch');
+  const { runConfiguredPipeline, resolveConfigPath } = await import('@keepsake/core');
+  const { computeStatus } = await import('@keepsake/safety');
+  const loaded = await loadCliConfig(stringFlag(args, 'config'), io.cwd);
+  const json = boolFlag(args, 'json');
+  const notifications = !boolFlag(args, 'no-notify');
+  const stamp = () => new Date().toISOString().replace('T', ' ').slice(0, 19);
+  const say = (line: string) => io.stderr.write(`${stamp()} ${line}\n`);
+  const logger = createCliLogger(say, logLevelFrom(io.env, boolFlag(args, 'verbose')));
+  const host = await discoverPlugins(loaded, { cwd: io.cwd, env: io.env, logger });
+  host.validateConfig(loaded);
+  const ledger = openLedger(loaded, io.env);
+
+  const monitors = [];
+  const hasIphone = Object.values(loaded.config.pipelines).some((p) => p.source.use === 'iphone');
+  if (hasIphone) {
+    const { UsbmuxClient } = await import('@keepsake/transport-usb');
+    const client = new UsbmuxClient({ env: io.env });
+    monitors.push({
+      async *events(signal: AbortSignal) {
+        const ids = new Map<number, string>();
+        for await (const e of client.listen(signal)) {
+          if (e.type === 'attached') {
+            ids.set(e.device.deviceId, e.device.udid);
+            // a phone on USB and Wi-Fi shows twice: one target per UDID
+            yield { type: 'attached' as const, target: { id: `iphone:${e.device.udid}`, label: `iPhone ${e.device.udid}` } };
+          } else if (e.type === 'detached') {
+            const udid = ids.get(e.deviceId);
+            ids.delete(e.deviceId);
+            if (udid && ![...ids.values()].includes(udid)) yield { type: 'detached' as const, id: `iphone:${udid}` };
+          }
+        }
+      },
+    });
+  }
+  const folders = Object.entries(loaded.config.pipelines)
+    .filter(([, p]) => p.source.use === 'folder' && typeof p.source.with?.path === 'string')
+    .map(([name, p]) => ({ name, path: resolveConfigPath(loaded, p.source.with!.path as string) }))
+    .filter((f) => isRemovablePath(f.path));
+  if (folders.length) monitors.push(new FolderMonitor(folders.map((f) => ({ id: `folder:${f.path}`, label: `card ${f.path}`, path: f.path }))));
+  if (monitors.length === 0) {
+    say('Nothing to watch: no pipeline reads from an iPhone or from removable media (/media, /Volumes, D:…). Add one with `keepsake init`.');
+    return EXIT.USAGE;
+  }
+
+  const runPipelines = async (names: string[], override: (p: PipelineConfig) => PipelineConfig, signal: AbortSignal) => {
+    let copied = 0;
+    let failed = 0;
+    let stoppedBy: string | undefined;
+    for (const name of names) {
+      if (signal.aborted) break;
+      const config: LoadedConfig = { ...loaded, config: { ...loaded.config, pipelines: { [name]: override(loaded.config.pipelines[name]!) } } };
+      const report = await runConfiguredPipeline({ host, config, pipeline: name, ledger, signal, logger });
+      if (json) writeNdjson(io.stdout, { type: 'run-report', report });
+      copied += report.copied;
+      failed += report.failed;
+      stoppedBy ??= typeof report.stoppedBy?.code === 'string' ? report.stoppedBy.code : undefined;
+    }
+    const atRisk = names.reduce((n, p) => n + computeStatus(ledger, { pipeline: p }).overall.atRisk, 0);
+    return { copied, failed, atRisk, stoppedBy };
+  };
+
+  const watcher = new Watcher({
+    monitors,
+    log: (e) => {
+      if (json) writeNdjson(io.stdout, { time: new Date().toISOString(), ...e });
+      else say(formatWatchEvent(e));
+      if (e.type === 'run-end' && notifications) notify('keepsake backup', summaryText({ device: e.target, ...e.result }));
+    },
+    runTarget: async (target, signal) => {
+      if (target.id.startsWith('iphone:')) {
+        const udid = target.id.slice('iphone:'.length);
+        const names = pipelinesForIphone(loaded, udid);
+        if (!names.length) return { copied: 0, failed: 0, unmatched: true };
+        return runPipelines(names, (p) => ({ ...p, source: { ...p.source, with: { ...p.source.with, udid } } }), signal);
+      }
+      const path = target.id.slice('folder:'.length);
+      const names = folders.filter((f) => f.path === path).map((f) => f.name);
+      return runPipelines(names, (p) => p, signal);
+    },
+  });
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  say(`keepsake watch: waiting for ${[hasIphone && 'iPhones', folders.length && `${folders.length} card folder(s)`].filter(Boolean).join(' and ')} (Ctrl-C to stop)`);
+  try {
+    await watcher.run(ac.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    ledger.close();
+    await host.dispose();
+  }
+  return EXIT.OK;
+};
