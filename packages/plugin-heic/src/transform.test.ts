@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKeepsakeError, silentLogger } from '@keepsake/core';
 import { findProperty, readHeif, withFile } from '@keepsake/media';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { addImir } from './heif-edit.test-helper.js';
 import { ConversionPool } from './pool.js';
 import {
   assetOf,
@@ -220,6 +221,31 @@ describe.skipIf(!HAS_EXIFTOOL || !HAS_HEIF_CONVERT)('output vs exiftool and the 
       const out = await convert(heic, decoder, `ten-${decoder}`);
       expect(exiftool(out)['File:BitsPerSample']).toBe(8);
       expect(await psnr(out, join(refDir, 'out.jpg'))).toBeGreaterThanOrEqual(40);
+    }
+  });
+
+  it.skipIf(!HAS_HEIF_ENC)('imir (mirror, both modes) is applied once, like the reference', async () => {
+    // An asymmetric 8-bit picture, encoded by heif-enc, then given an imir property.
+    const w = 320;
+    const h = 240;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgb.set([(x * 255) / w, (y * 255) / h, x < w / 4 && y < h / 3 ? 255 : 0], (y * w + x) * 3);
+    const png = join(dir, 'plain.png');
+    const plain = join(dir, 'plain.heic');
+    await sharp(Buffer.from(rgb), { raw: { width: w, height: h, channels: 3 } }).png().toFile(png);
+    execFileSync('heif-enc', ['-q', '90', png, '-o', plain], { stdio: 'ignore' });
+    const plainRef = mkdtempSync(join(dir, 'ref-'));
+    heifConvertReference(plain, plainRef);
+    for (const mode of [0, 1] as const) {
+      const mirrored = join(dir, `imir${mode}.heic`);
+      writeFileSync(mirrored, addImir(readFileSync(plain), mode));
+      const refDir = mkdtempSync(join(dir, 'ref-'));
+      heifConvertReference(mirrored, refDir);
+      for (const decoder of decoders) {
+        const out = await convert(mirrored, decoder, `imir${mode}-${decoder}`);
+        expect(await psnr(out, join(refDir, 'out.jpg'))).toBeGreaterThanOrEqual(40);
+        expect(await psnr(out, join(plainRef, 'out.jpg'))).toBeLessThan(25); // really mirrored
+      }
     }
   });
 
