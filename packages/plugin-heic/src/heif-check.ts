@@ -5,7 +5,8 @@
  * are decoded (and without trusting a decoder to notice: libheif happily decodes a cut-off grid
  * with missing tiles).
  */
-import { type HeifFile, type RandomAccess, readHeif, referencedItems } from '@keepsake/media';
+import { isKeepsakeError } from '@keepsake/core';
+import { type HeifFile, MEDIA_MALFORMED, type RandomAccess, readHeif, referencedItems } from '@keepsake/media';
 
 const IMAGE_TYPES = new Set(['hvc1', 'grid', 'iden', 'av01']);
 
@@ -29,13 +30,17 @@ export function structuralProblem(heif: HeifFile, fileSize: number): string | un
   return undefined;
 }
 
-/** Parses and checks; returns the parsed file or a reason it cannot be converted. */
+/**
+ * Parses and checks; returns the parsed file or a reason it cannot be converted. Errors reading
+ * the bytes (a vanished file, a device timeout) are not damage: they are thrown as they are.
+ */
 export async function checkHeif(ra: RandomAccess): Promise<{ heif: HeifFile; problem?: undefined } | { heif?: undefined; problem: string }> {
   let heif: HeifFile;
   try {
     heif = await readHeif(ra);
   } catch (err) {
-    return { problem: (err as Error).message };
+    if (isKeepsakeError(err) && err.code === MEDIA_MALFORMED) return { problem: err.message };
+    throw err;
   }
   const problem = structuralProblem(heif, ra.size);
   return problem ? { problem } : { heif };

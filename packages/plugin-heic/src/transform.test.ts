@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isKeepsakeError, silentLogger } from '@keepsake/core';
+import { isKeepsakeError, readFileStream, silentLogger } from '@keepsake/core';
 import { findProperty, readHeif, withFile } from '@keepsake/media';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -123,6 +123,12 @@ describe('damaged HEIC', () => {
     expect(err).toMatchObject({ code: 'HEIC_DECODE_FAILED', classification: 'permanent' });
     expect((err as Error).message).toContain('truncated.heic');
     expect((err as { hint?: string }).hint).toBeTruthy();
+  });
+
+  it('a source that cannot be read is not called damaged: its own error goes through', async () => {
+    const gone = { ...fileResource(`${FIXTURES}/heic/IMG_2927.HEIC`), open: () => readFileStream('/nonexistent/IMG_2927.HEIC') };
+    const err = await make({}).apply(assetOf('gone', gone), context(dir)).catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 
   it('when the size is unknown up front, opening the JPEG throws HEIC_DECODE_FAILED (the pipeline fails that item)', async () => {
