@@ -389,6 +389,17 @@ export class Ledger {
     return r ? toDeliveryRow(r) : undefined;
   }
 
+  /**
+   * Asset keys already done at a sink for a chain (verified; or delivered, for sinks that cannot
+   * verify), loaded once per run so a no-op rerun costs one Set lookup per asset, not a query.
+   */
+  doneAssetKeys(sinkKey: string, chain: string, deliveredCounts: boolean): Set<string> {
+    const rows = this.stmt(
+      `SELECT asset_key FROM deliveries WHERE sink_key = ? AND chain = ? AND (state = 'verified' OR (state = 'delivered' AND ? = 1))`,
+    ).all(sinkKey, chain, deliveredCounts ? 1 : 0) as { asset_key: string }[];
+    return new Set(rows.map((r) => r.asset_key));
+  }
+
   deliveryById(id: number): DeliveryRow | undefined {
     const r = this.stmt('SELECT * FROM deliveries WHERE id = ?').get(id) as any;
     return r ? toDeliveryRow(r) : undefined;

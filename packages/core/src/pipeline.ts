@@ -114,6 +114,8 @@ export interface RunOptions {
 interface SinkRuntime extends SinkSetup {
   chain: string;
   sem: Semaphore;
+  /** Asset keys already done at this sink when the run started. */
+  done: Set<string>;
 }
 
 const chainOf = (ts: Transform[]) => ts.map((t) => `${t.id}@${t.version}`).join('>');
@@ -144,15 +146,17 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
 
   const hasBatching = prepared.sinks.some((s) => typeof s.sink.flush === 'function');
   const inFlightLimit = prepared.concurrency ?? (hasBatching ? 64 : 4);
-  const sinks: SinkRuntime[] = prepared.sinks.map((s) => ({
-    ...s,
-    chain: [chainOf(prepared.transforms), chainOf(s.transforms)].filter(Boolean).join('>'),
-    // a batching sink holds puts open until it flushes, so it must accept a whole window of them
-    sem: new Semaphore(
+  const sinks: SinkRuntime[] = prepared.sinks.map((s) => {
+    const chain = [chainOf(prepared.transforms), chainOf(s.transforms)].filter(Boolean).join('>');
+    // "delivered" is as done as it gets for a sink that cannot verify (email): never send twice
+    return { ...s, chain, done: ledger.doneAssetKeys(s.sink.key, chain, !s.sink.capabilities.canVerify), sem: semFor(s) };
+  });
+  // a batching sink holds puts open until it flushes, so it must accept a whole window of them
+  function semFor(s: SinkSetup): Semaphore {
+    return new Semaphore(
       Math.max(1, s.sink.flush ? inFlightLimit : Math.min(s.concurrency ?? s.sink.capabilities.maxConcurrency, s.sink.capabilities.maxConcurrency)),
-    ),
-  }));
-
+    );
+  }
   const runId = o.dryRun ? 0 : ledger.beginRun(prepared.name);
   const startedAt = new Date().toISOString();
   const report: RunReport = {
@@ -233,9 +237,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     emit({ type: 'asset-start', assetId: asset.id, bytes: asset.resources.reduce((n, r) => n + (r.size ?? 0), 0) });
     const pending: SinkRuntime[] = [];
     for (const s of sinks) {
-      const state = ledger.delivery(assetKey, s.sink.key, s.chain)?.state;
-      // "delivered" is as done as it gets for a sink that cannot verify (email): never send twice
-      if (state === 'verified' || (state === 'delivered' && !s.sink.capabilities.canVerify)) done(asset.id, s.sink.key, 'skipped', 0);
+      if (s.done.has(assetKey)) done(asset.id, s.sink.key, 'skipped', 0);
       else pending.push(s);
     }
     if (pending.length === 0) return;
