@@ -115,7 +115,7 @@ export function checkConfigShape(data: unknown, where = 'config'): KeepsakeConfi
     step(p.source, `${at}.source`);
     if (p.transforms !== undefined) {
       if (!Array.isArray(p.transforms)) throw fail(`${at}.transforms`, 'must be a list');
-      p.transforms.forEach((t, i) => step(t, `${at}.transforms[${i}]`));
+      for (const [i, t] of p.transforms.entries()) step(t, `${at}.transforms[${i}]`);
     }
     if (!Array.isArray(p.sinks) || p.sinks.length === 0) throw fail(`${at}.sinks`, 'must list at least one sink');
     p.sinks.forEach((s, i) => {
@@ -125,7 +125,7 @@ export function checkConfigShape(data: unknown, where = 'config'): KeepsakeConfi
       }
       if (sink.transforms !== undefined) {
         if (!Array.isArray(sink.transforms)) throw fail(`${at}.sinks[${i}].transforms`, 'must be a list');
-        sink.transforms.forEach((t, j) => step(t, `${at}.sinks[${i}].transforms[${j}]`));
+        for (const [j, t] of sink.transforms.entries()) step(t, `${at}.sinks[${i}].transforms[${j}]`);
       }
       if (sink.offsite !== undefined && typeof sink.offsite !== 'boolean') throw fail(`${at}.sinks[${i}].offsite`, 'must be true or false');
       if (sink.concurrency !== undefined && !(Number.isInteger(sink.concurrency) && sink.concurrency > 0)) {

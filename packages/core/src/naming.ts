@@ -102,7 +102,6 @@ export const PORTABLE_SANITIZE: Required<SanitizeOptions> = {
 export function sanitizeSegment(name: string, options: SanitizeOptions = PORTABLE_SANITIZE): string {
   const o = { ...PORTABLE_SANITIZE, ...options };
   let s = name.normalize('NFC');
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we strip.
   s = s.replace(/[\u0000-\u001f\u007f/\\]/g, '_');
   if (o.forbidden) s = s.replace(new RegExp(`[${o.forbidden.replace(/[\]\\^-]/g, '\\$&')}]`, 'g'), '_');
   if (o.trimTrailingDotsSpaces) s = s.replace(/[. ]+$/, '');

@@ -64,14 +64,17 @@ export async function preparePipeline(o: PrepareOptions): Promise<PreparedPipeli
   const at = `pipelines.${o.pipeline}`;
   // every option of every step is checked before any plugin code runs
   o.host.resolveOptions('source', p.source, `${at}.source`);
-  p.transforms?.forEach((t, i) => o.host.resolveOptions('transform', t, `${at}.transforms[${i}]`));
-  p.sinks.forEach((s, i) => {
+  for (const [i, t] of (p.transforms ?? []).entries()) o.host.resolveOptions('transform', t, `${at}.transforms[${i}]`);
+  for (const [i, s] of p.sinks.entries()) {
     o.host.resolveOptions('sink', s, `${at}.sinks[${i}]`);
-    s.transforms?.forEach((t, j) => o.host.resolveOptions('transform', t, `${at}.sinks[${i}].transforms[${j}]`));
-  });
+    for (const [j, t] of (s.transforms ?? []).entries()) o.host.resolveOptions('transform', t, `${at}.sinks[${i}].transforms[${j}]`);
+  }
   const ctx = { configDir: o.config.dir, pipeline: o.pipeline, signal: o.signal, logger: o.logger, secrets: o.secrets, env: o.env };
   const opened: { close?(): Promise<void> }[] = [];
-  const track = <T extends { close?(): Promise<void> }>(x: T) => (opened.push(x), x);
+  const track = <T extends { close?(): Promise<void> }>(x: T) => {
+    opened.push(x);
+    return x;
+  };
   const close = async () => {
     for (const x of opened.reverse()) await x.close?.().catch(() => {});
   };

@@ -199,11 +199,11 @@ export class PluginHost {
     for (const [name, p] of Object.entries(loaded.config.pipelines)) {
       const at = `pipelines.${name}`;
       this.resolveOptions('source', p.source, `${at}.source`);
-      p.transforms?.forEach((t, i) => this.resolveOptions('transform', t, `${at}.transforms[${i}]`));
-      p.sinks.forEach((s, i) => {
+      for (const [i, t] of (p.transforms ?? []).entries()) this.resolveOptions('transform', t, `${at}.transforms[${i}]`);
+      for (const [i, s] of p.sinks.entries()) {
         this.resolveOptions('sink', s, `${at}.sinks[${i}]`);
-        s.transforms?.forEach((t, j) => this.resolveOptions('transform', t, `${at}.sinks[${i}].transforms[${j}]`));
-      });
+        for (const [j, t] of (s.transforms ?? []).entries()) this.resolveOptions('transform', t, `${at}.sinks[${i}].transforms[${j}]`);
+      }
     }
   }
 

@@ -1,4 +1,5 @@
-import type { Asset, ResourceRole } from './asset.js';
+import type { Asset, Resource, ResourceRole } from './asset.js';
+import { sha256Of } from './hash.js';
 import type { HashName, SinkCapabilities } from './capabilities.js';
 import type { Logger } from './logger.js';
 
@@ -95,4 +96,14 @@ export interface Sink {
    */
   discard?(item: StoredResource, ctx: { signal: AbortSignal; logger: Logger }): Promise<void>;
   close?(): Promise<void>;
+}
+
+/**
+ * The receipt item for a resource a sink deliberately does not store (an `.AAE` sidecar in a
+ * photo service). Hashes the (small) resource so the ledger still knows its content; `skipped`
+ * items never count as copies.
+ */
+export async function skippedItem(r: Resource, reason: string, signal: AbortSignal): Promise<StoredResource> {
+  const { sha256, bytes } = await sha256Of(r.open({ signal }));
+  return { resourceKey: r.key, role: r.role, name: r.name, location: `skipped:${reason}`, size: bytes, hashes: { sha256 }, verified: false, skipped: true };
 }

@@ -8,10 +8,11 @@ import {
   primaryResource,
   type PutContext,
   type Receipt,
-  type Resource,
   renderTemplate,
+  type Resource,
   type Sink,
   type SinkCapabilities,
+  skippedItem,
   type StoredResource,
   templateValues,
   type VerifyResult,
@@ -22,7 +23,6 @@ import { type MediaItem, PhotosLibraryApi } from './api.js';
 import { BatchCreator } from './batch-create.js';
 import { checkUploadSize, MAX_VIDEO_BYTES } from './limits.js';
 import type { GPhotosOptions } from './options.js';
-import { skippedItem } from './skipped-resource.js';
 
 /** Upload tokens live one day; reuse a saved one only well inside that. */
 const UPLOAD_TOKEN_TTL_MS = 20 * 60 * 60 * 1000;
@@ -119,7 +119,7 @@ export class GPhotosSink implements Sink {
       const rank = (e: unknown) => (isKeepsakeError(e) ? { fatal: 0, permanent: 1, retryable: 2 }[e.classification] : 1);
       throw failures.sort((a, b) => rank(a) - rank(b))[0];
     }
-    const skipped = await Promise.all(sidecars.map((r) => skippedItem(r, ctx.signal)));
+    const skipped = await Promise.all(sidecars.map((r) => skippedItem(r, 'Google Photos does not store edit sidecars', ctx.signal)));
     return { items: [...settled.map((s) => (s as PromiseFulfilledResult<StoredResource>).value), ...skipped] };
   }
 

@@ -10,16 +10,16 @@ import {
   type PutContext,
   type Receipt,
   renderTemplate,
-  type Sink,
-  type StoredResource,
   sanitizeSegment,
+  type Sink,
+  skippedItem,
+  type StoredResource,
   templateValues,
   type VerifyResult,
 } from '@keepsake/core';
 import { deliverable, writeAssetToFolder } from './folder-write.js';
 import type { ImportLog } from './import-log.js';
 import type { ICloudOptions } from './options.js';
-import { skippedItem } from './skipped-resource.js';
 import { importIntoPhotos, type RunOsascript, runOsascript } from './photos-import.js';
 import { detectWindowsICloudPhotosFolder } from './windows-folder.js';
 
@@ -125,7 +125,7 @@ export class ICloudSink implements Sink {
   async put(asset: Asset, ctx: PutContext): Promise<Receipt> {
     const delivered =
       this.bridge.kind === 'folder' ? await writeAssetToFolder(this.bridge.root, asset, ctx) : (await this.importAsset(this.bridge.stagingRoot, asset, ctx)).items;
-    const skipped = await Promise.all(asset.resources.filter((r) => !deliverable(asset).includes(r)).map((r) => skippedItem(r, ctx.signal)));
+    const skipped = await Promise.all(asset.resources.filter((r) => !deliverable(asset).includes(r)).map((r) => skippedItem(r, 'iCloud Photos has no place for edit sidecars', ctx.signal)));
     return { items: [...delivered, ...skipped] };
   }
 

@@ -43,7 +43,11 @@ function setup(runTarget: (target: WatchTarget, signal: AbortSignal) => Promise<
   const w = new Watcher({ monitors: [monitor], runTarget, log: (e) => log.push(e), debounceMs: 20, lockedBackoffMs: [20, 40], reconnectMs: [10, 20] });
   const ac = new AbortController();
   const done = w.run(ac.signal);
-  return { monitor, log, w, stop: async () => (ac.abort(), await done) };
+  const stop = async () => {
+    ac.abort();
+    await done;
+  };
+  return { monitor, log, w, stop };
 }
 
 describe('Watcher', () => {

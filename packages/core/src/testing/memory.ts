@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Asset, Resource } from '../asset.js';
 import { defineCapabilities, type SinkCapabilities } from '../capabilities.js';
-import { abortError, KeepsakeError } from '../errors.js';
+import { abortError, type KeepsakeError } from '../errors.js';
 import type { PutContext, Receipt, Sink, StoredResource, VerifyResult } from '../sink.js';
 import type { Source, SourceCapabilities } from '../source.js';
 
