@@ -50,12 +50,9 @@ function watch(root: string, sim: Simulator) {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim()) events.push(JSON.parse(line));
-    }
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) events.push(JSON.parse(line));
   });
   const until = async (pred: (e: Record<string, any>) => boolean, ms = 120_000) => {
     const end = Date.now() + ms;
