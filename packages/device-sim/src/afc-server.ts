@@ -160,9 +160,15 @@ export function serveAfc(stream: Duplex, ctx: AfcServerContext): void {
           const flowing = data.length === 0 || write(data);
           stream.uncork();
           if (!flowing)
-            await new Promise((r) => {
-              stream.once('drain', r);
-              stream.once('close', r);
+            await new Promise<void>((r) => {
+              // whichever comes first; the other listener is removed so they never pile up
+              const done = () => {
+                stream.off('drain', done);
+                stream.off('close', done);
+                r();
+              };
+              stream.once('drain', done);
+              stream.once('close', done);
             });
           break;
         }
