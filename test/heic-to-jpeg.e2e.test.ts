@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportOf, runCli } from './helpers/cli.ts';
 import { writeJson } from './helpers/files.ts';
@@ -16,7 +17,8 @@ import { listFiles, sha256File } from './helpers/tree.ts';
 /** Files under `root`, relative and sorted. */
 const filesIn = async (root: string) => (await listFiles(root)).map((p) => (p.startsWith('/') ? relative(root, p) : p)).sort();
 
-const REAL = '/work/shared/fixtures/real';
+/** `shared/` sits beside the repository checkout, locally and in CI. */
+const REAL = process.env.KEEPSAKE_FIXTURES ?? fileURLToPath(new URL('../../shared/fixtures/real', import.meta.url));
 
 const dirs = tempDirs();
 let dir: string;

@@ -19,7 +19,7 @@ const heicPkg = join(root, 'packages/plugin-heic');
 const plugin = await import(join(heicPkg, 'dist/index.js'));
 const requireFromPlugin = createRequire(join(heicPkg, 'package.json'));
 
-const FIXTURES = '/work/shared/fixtures/real/heic';
+const FIXTURES = join(process.env.KEEPSAKE_FIXTURES ?? new URL('../../../shared/fixtures/real', import.meta.url).pathname, 'heic');
 const IMAGES = ['IMG_2682.heic', 'IMG_2927.HEIC', 'Issue_263_dotnet.heic'].map((n) => join(FIXTURES, n));
 const WORK = join(root, 'bench/.work/heic');
 const QUALITY = 92;

@@ -1,8 +1,8 @@
 import { readExif, readHeifExif, withFile } from '@keepsake/media';
 import { describe, expect, it } from 'vitest';
 import { ExifRewriteError, rewriteExifForJpeg } from './exif-rewrite.js';
+import { FIXTURES } from './test-helpers.test-helper.js';
 
-const FIXTURES = '/work/shared/fixtures/real';
 
 /** A minimal TIFF: IFD0 {Orientation, TileWidth, TileLength, ExifIFD}, ExifIFD {A002, A003}. */
 function tiff(little: boolean): Uint8Array {

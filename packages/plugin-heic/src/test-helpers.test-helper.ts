@@ -2,10 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Asset, mediaTypeOf, readFileStream, type Resource, silentLogger, type TransformContext } from '@keepsake/core';
 import sharp from 'sharp';
 
-export const FIXTURES = '/work/shared/fixtures/real';
+/** `shared/` sits beside the repository checkout, locally and in CI; KEEPSAKE_FIXTURES overrides. */
+export const FIXTURES = process.env.KEEPSAKE_FIXTURES ?? fileURLToPath(new URL('../../../../shared/fixtures/real', import.meta.url));
 
 function has(tool: string): boolean {
   try {
