@@ -142,6 +142,17 @@ describe('damaged HEIC', () => {
 });
 
 describe('lazy conversion', () => {
+  it('a reader whose signal aborts stops waiting with ABORTED; the conversion still serves others', async () => {
+    const out = await make({ decoder: 'wasm' }).apply(assetOf('abort', fileResource(SMALL)), context(join(dir, 'abort')));
+    const jpeg = out.resources.find((r) => r.role === 'derived');
+    if (!jpeg) throw new Error('no JPEG');
+    const controller = new AbortController();
+    const aborted = readAll(jpeg.open({ signal: controller.signal })).catch((e: unknown) => e);
+    controller.abort();
+    expect(await aborted).toMatchObject({ code: 'ABORTED' });
+    expect((await readAll(jpeg.open())).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+  });
+
   it('two transforms (two sinks) converting the same asset in the same run do not collide', async () => {
     const ctx = context(join(dir, 'shared-run'));
     const asset = assetOf('same', fileResource(SMALL));

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  abortError,
   type Asset,
   type Diagnostic,
   isKeepsakeError,
@@ -16,6 +17,7 @@ import {
   type Resource,
   readFileStream,
   splitName,
+  throwIfAborted,
   type Transform,
   type TransformContext,
   writeStreamAtomic,
@@ -53,6 +55,26 @@ export function isHeicResource(r: Resource): boolean {
 export function jpegName(name: string): string {
   const { base, ext } = splitName(name);
   return `${base}.${ext && ext === ext.toLowerCase() ? 'jpg' : 'JPG'}`;
+}
+
+/** Resolves like `promise`, or rejects with ABORTED as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 export interface HeicToJpegDeps {
@@ -168,7 +190,8 @@ export class HeicToJpegTransform implements Transform {
     const readOptions: { offset?: number; signal?: AbortSignal } = { offset: options.offset ?? 0 };
     if (options.signal) readOptions.signal = options.signal;
     for (let attempt = 0; ; attempt++) {
-      const produced = await this.produce(asset, source, derived.name, ctx);
+      // A reader that gives up (its signal aborts) stops waiting; the shared conversion goes on.
+      const produced = await untilAborted(this.produce(asset, source, derived.name, ctx), options.signal);
       derived.size = produced.result.bytes;
       const stream = readFileStream(produced.path, readOptions);
       let first: IteratorResult<Uint8Array>;
