@@ -153,7 +153,18 @@ describe('lazy conversion', () => {
     expect((await readAll(jpeg.open())).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   });
 
-  it('two transforms (two sinks) converting the same asset in the same run do not collide', async () => {
+  it('two transforms (two sinks) with the same options share one conversion', async () => {
+    const run = vi.spyOn(pool, 'run');
+    const ctx = context(join(dir, 'shared-same'));
+    const asset = assetOf('same-options', fileResource(SMALL));
+    const outs = await Promise.all([make({ decoder: 'wasm' }).apply(asset, ctx), make({ decoder: 'wasm' }).apply(asset, ctx)]);
+    const bytes = await Promise.all(outs.map((o) => readAll(o.resources.find((r) => r.role === 'derived')?.open() ?? (async function* () {})())));
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(bytes[0]?.equals(bytes[1] as Buffer)).toBe(true);
+    run.mockRestore();
+  });
+
+  it('two transforms (two sinks) with different options converting the same asset do not collide', async () => {
     const ctx = context(join(dir, 'shared-run'));
     const asset = assetOf('same', fileResource(SMALL));
     const [a, b] = await Promise.all([make({ decoder: 'wasm' }).apply(asset, ctx), make({ decoder: 'wasm', quality: 80 }).apply(asset, ctx)]);

@@ -3,7 +3,7 @@
  * and adds a derived JPEG resource whose `open` converts lazily — once per asset per run, in the
  * worker pool, into the run's temp folder — and then streams the file (from any offset).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -44,6 +44,12 @@ const HEIC_EXTENSIONS = new Set(['heic', 'heif', 'hif']);
  */
 const MAX_KEPT_CONVERSIONS = 64;
 
+/**
+ * Conversions of this process, keyed by run temp folder, asset, resource and the options that shape
+ * the output: two sinks that both run heic-to-jpeg with the same options share one conversion.
+ */
+const conversions = new Map<string, Promise<Produced>>();
+
 /** Still images this transform converts: HEIC/HEIF originals and edited renders. */
 export function isHeicResource(r: Resource): boolean {
   if (r.role !== 'original' && r.role !== 'edited') return false;
@@ -77,6 +83,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
+/** Deletes the oldest converted JPEGs beyond {@link MAX_KEPT_CONVERSIONS} (readers keep open files). */
+function evictOldConversions(): void {
+  for (const [key, entry] of conversions) {
+    if (conversions.size <= MAX_KEPT_CONVERSIONS) return;
+    conversions.delete(key);
+    entry.then(
+      (p) => rm(p.path, { force: true }),
+      () => undefined,
+    );
+  }
+}
+
 export interface HeicToJpegDeps {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
@@ -98,9 +116,6 @@ export class HeicToJpegTransform implements Transform {
   private pool: ConversionPool | undefined;
   private readonly ownsPool: boolean;
   private decoderChoice: Promise<{ decoder: DecoderName; tools?: HeifTools }> | undefined;
-  private readonly conversions = new Map<string, Promise<Produced>>();
-  /** Two sinks may each run heic-to-jpeg on the same asset in the same temp folder: keep their files apart. */
-  private readonly instanceId = randomBytes(4).toString('hex');
 
   constructor(options: HeicToJpegOptions, deps: HeicToJpegDeps) {
     this.options = resolveOptions(options);
@@ -211,34 +226,24 @@ export class HeicToJpegTransform implements Transform {
 
   /** Converts once per (run temp folder, asset, resource); later opens reuse the file. */
   private produce(asset: Asset, source: Resource, outputName: string, ctx: TransformContext): Promise<Produced> {
-    const cacheKey = `${ctx.tempDir}\0${asset.id}\0${source.key}`;
-    let produced = this.conversions.get(cacheKey);
+    const { quality, decoder, heifConvertPath } = this.options;
+    const cacheKey = [ctx.tempDir, asset.id, source.key, quality, decoder, heifConvertPath ?? ''].join('\0');
+    let produced = conversions.get(cacheKey);
     if (!produced) {
       produced = this.convert(asset, source, outputName, ctx, cacheKey);
-      this.conversions.set(cacheKey, produced);
-      this.evictOldConversions();
+      conversions.set(cacheKey, produced);
+      evictOldConversions();
       // A failure while copying the source may be transient: let a retry try again.
       produced.catch((err) => {
-        if (!(isKeepsakeError(err) && err.code === HEIC_DECODE_FAILED)) this.conversions.delete(cacheKey);
+        if (!(isKeepsakeError(err) && err.code === HEIC_DECODE_FAILED)) conversions.delete(cacheKey);
       });
     }
     return produced;
   }
 
-  private evictOldConversions(): void {
-    for (const [key, entry] of this.conversions) {
-      if (this.conversions.size <= MAX_KEPT_CONVERSIONS) return;
-      this.conversions.delete(key);
-      entry.then(
-        (p) => rm(p.path, { force: true }),
-        () => undefined,
-      );
-    }
-  }
-
   private async convert(asset: Asset, source: Resource, outputName: string, ctx: TransformContext, cacheKey: string): Promise<Produced> {
     const { decoder, tools } = await this.resolveDecoder();
-    const dir = join(ctx.tempDir, TRANSFORM_ID, `${this.instanceId}-${createHash('sha256').update(cacheKey).digest('hex').slice(0, 20)}`);
+    const dir = join(ctx.tempDir, TRANSFORM_ID, createHash('sha256').update(cacheKey).digest('hex').slice(0, 20));
     await mkdir(dir, { recursive: true });
     const input = join(dir, 'source.heic');
     const output = join(dir, outputName);
