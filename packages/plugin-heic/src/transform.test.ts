@@ -153,6 +153,18 @@ describe('lazy conversion', () => {
     expect((await readAll(jpeg.open())).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   });
 
+  it('transforms without an injected pool share the process pool and close it cleanly', async () => {
+    const ctx = context(join(dir, 'own-pool'));
+    const [a, b] = [80, 70].map((quality) => createHeicToJpegTransform({ decoder: 'wasm', quality, concurrency: 1 }, { logger: silentLogger }));
+    if (!a || !b) throw new Error('no transforms');
+    const outs = await Promise.all([a, b].map((t) => t.apply(assetOf('own', fileResource(SMALL)), ctx)));
+    const jpegs = outs.map((o) => o.resources.find((r) => r.role === 'derived'));
+    const bytes = await Promise.all(jpegs.map((j) => readAll(j?.open() ?? (async function* () {})())));
+    expect(bytes.map((x) => x.subarray(0, 2).toString('hex'))).toEqual(['ffd8', 'ffd8']);
+    await a.close();
+    await b.close();
+  });
+
   it('two transforms (two sinks) with the same options share one conversion', async () => {
     const run = vi.spyOn(pool, 'run');
     const ctx = context(join(dir, 'shared-same'));

@@ -95,10 +95,30 @@ function evictOldConversions(): void {
   }
 }
 
+/**
+ * One pool per process, shared by every heic-to-jpeg instance (one per sink that uses it), so two
+ * sinks do not double the workers and the memory. Sized by the first instance that converts;
+ * stopped when the last instance closes.
+ */
+let sharedPool: { pool: ConversionPool; users: number } | undefined;
+
+function acquireSharedPool(size: number | undefined): ConversionPool {
+  sharedPool ??= { pool: new ConversionPool(size), users: 0 };
+  sharedPool.users++;
+  return sharedPool.pool;
+}
+
+async function releaseSharedPool(): Promise<void> {
+  if (!sharedPool || --sharedPool.users > 0) return;
+  const { pool } = sharedPool;
+  sharedPool = undefined;
+  await pool.close();
+}
+
 export interface HeicToJpegDeps {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
-  /** Share one pool between transforms (tests, benchmarks); otherwise each transform owns one. */
+  /** Use this pool (tests, benchmarks); otherwise the process-wide pool is shared by all transforms. */
   pool?: ConversionPool;
 }
 
@@ -249,7 +269,7 @@ export class HeicToJpegTransform implements Transform {
     const output = join(dir, outputName);
     await rm(input, { force: true });
     await writeStreamAtomic(input, source.open({ signal: ctx.signal }), { durable: false, noClobber: false, signal: ctx.signal });
-    this.pool ??= new ConversionPool(this.options.concurrency);
+    this.pool ??= acquireSharedPool(this.options.concurrency);
     try {
       const result = await this.pool.run({ input, output, quality: this.options.quality, decoder, ...(tools ? { tools } : {}), workDir: join(dir, 'work') });
       for (const warning of result.warnings) this.logger.warn(`heic-to-jpeg: ${source.name}: ${warning}`, { assetId: asset.id });
@@ -264,7 +284,7 @@ export class HeicToJpegTransform implements Transform {
   }
 
   async close(): Promise<void> {
-    if (this.ownsPool) await this.pool?.close();
+    if (this.ownsPool && this.pool) await releaseSharedPool();
     this.pool = undefined;
   }
 }
