@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 
 export const median = (xs: number[]): number => {
@@ -23,4 +23,14 @@ export function describeMachine(): string {
     `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     free,
   ].join('\n');
+}
+
+/** Runs a command to completion: wall seconds, CPU seconds (user + sys, via /usr/bin/time) and stdout. */
+export function spawnTimed(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): { s: number; cpu: number; stdout: string } {
+  const t = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', cmd, ...args], { ...o, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const s = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const [u, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { s, cpu: u! + sys!, stdout: r.stdout };
 }

@@ -16,7 +16,6 @@
  *
  *   node bench/safety/verify.ts [--files 40] [--mib 50] [--rounds 3]
  */
-import { spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Ledger, type LoadedConfig, PluginHost, runConfiguredPipeline } from '@keepsake/core';
 import { openConfiguredSinks, verifyDeliveries } from '@keepsake/safety';
-import { describeMachine, median } from './common.ts';
+import { describeMachine, median, spawnTimed } from './common.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,15 +55,8 @@ function makeSource(): number {
   return FILES * zeros.byteLength;
 }
 
-/** One timed run of a command; wall seconds and CPU seconds (user + sys, children included). */
-function timeCommand(cmd: string, args: string[]): { s: number; cpu: number; stdout: string } {
-  const t = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', cmd, ...args], { cwd: DEST, encoding: 'utf8', maxBuffer: 1 << 26 });
-  const s = (performance.now() - t) / 1000;
-  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
-  const [u, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-  return { s, cpu: u! + sys!, stdout: r.stdout };
-}
+/** One timed run of a command in the sink's folder (the ledger's locations are relative to it). */
+const timeCommand = (cmd: string, args: string[]) => spawnTimed(cmd, args, { cwd: DEST });
 
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(DEST, { recursive: true });
@@ -83,7 +75,7 @@ const loaded: LoadedConfig = {
 };
 const ledger = Ledger.open(join(WORK, 'ledger.sqlite'));
 const signal = new AbortController().signal;
-let t = performance.now();
+const t = performance.now();
 const run = await runConfiguredPipeline({ host, config: loaded, pipeline: 'bench', ledger, signal });
 const deliverS = (performance.now() - t) / 1000;
 if (run.failed || run.copied !== FILES) throw new Error(`delivery: ${run.copied} copied, ${run.failed} failed: ${JSON.stringify(run.failures[0])}`);
