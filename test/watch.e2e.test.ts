@@ -64,8 +64,13 @@ function watch(root: string, sim: Simulator) {
     }
   };
   const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const closed = new Promise((r) => child.once('close', r));
     child.kill('SIGINT');
-    await new Promise((r) => child.once('close', r));
+    // a clean stop is expected within seconds; never let a stuck child hang the suite
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await closed;
+    clearTimeout(timer);
   };
   return { child, events, until, stop, stderr: () => stderr };
 }

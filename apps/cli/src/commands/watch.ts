@@ -99,9 +99,15 @@ export const watchCommand: CommandHandler = async (io) => {
     },
   });
   const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  let stops = 0;
+  const stop = () => {
+    // first signal: stop runs cleanly (the ledger keeps progress); second: quit now
+    if (++stops > 1) process.exit(EXIT.INTERRUPTED);
+    say('Stopping: finishing or rolling back the items in flight… (Ctrl-C again to quit now)');
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   say(`keepsake watch: waiting for ${[hasIphone && 'iPhones', folders.length && `${folders.length} card folder(s)`].filter(Boolean).join(' and ')} (Ctrl-C to stop)`);
   try {
     await watcher.run(ac.signal);
