@@ -75,6 +75,7 @@ export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
   const sinks = ledger.sinks(o.pipeline);
   const sinkKeys = sinks.map((s) => s.sinkKey);
   const sources = o.pipeline ? ledger.pipelineSources(o.pipeline).map((p) => p.sourceKey) : undefined;
+  ledger.mapForAudit();
   const rows = ledger.assetCopies({ sinkKeys: o.pipeline ? sinkKeys : undefined, sourceKeys: sources });
   const empty = (): Omit<SourceStatus, 'sourceKey'> => ({
     assets: 0,
