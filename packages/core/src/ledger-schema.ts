@@ -116,4 +116,14 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
   );
   INSERT OR IGNORE INTO pipeline_sinks (pipeline, sink_key, offsite) SELECT pipeline, sink_key, offsite FROM sinks;
   `,
+  `
+  CREATE TABLE verified_copies (
+    sha256 TEXT NOT NULL,
+    sink_key TEXT NOT NULL,
+    PRIMARY KEY (sha256, sink_key)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO verified_copies (sha256, sink_key)
+    SELECT i.sha256, d.sink_key FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
+    WHERE i.verified = 1 AND d.state = 'verified' AND i.sha256 <> '';
+  `,
 ];

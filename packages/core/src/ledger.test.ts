@@ -100,4 +100,22 @@ describe('Ledger', () => {
     writeFileSync(file, 'x');
     expect(() => Ledger.open(join(file, 'ledger.sqlite'))).toThrow(/Cannot open the ledger/);
   });
+
+  it('keeps the per-hash copy table in step with verify breaking and restoring a delivery', () => {
+    const l = Ledger.open(':memory:');
+    l.recordAsset('src', 'k1', asset, l.beginRun('p'));
+    l.setResourceHash('k1', 'IMG_0001.JPG', 'ab');
+    const item = { resourceKey: 'IMG_0001.JPG', role: 'original' as const, name: 'IMG_0001.JPG', location: 'x', size: 10, hashes: { sha256: 'ab' }, verified: true };
+    const a = l.startDelivery('k1', 'nas', '');
+    l.completeDelivery(a, { items: [item] }, null);
+    const b = l.startDelivery('k1', 'usb', '');
+    l.completeDelivery(b, { items: [item] }, null);
+    const count = () => l.assetCopies()[0]?.copies;
+    expect(count()).toBe(2);
+    l.markDeliveryBroken(a, 'IMG_0001.JPG', 'corrupt');
+    expect(count()).toBe(1);
+    l.markDeliveryRestored(a);
+    expect(count()).toBe(2);
+    expect(l.assetCopies({ sinkKeys: ['usb'] })[0]?.copies).toBe(1);
+  });
 });

@@ -428,6 +428,7 @@ export class Ledger {
     const verified = receipt.items.length > 0 && stored.every((i) => i.verified);
     const state: DeliveryState = verified ? 'verified' : 'delivered';
     this.transaction(() => {
+      const before = this.itemHashes(deliveryId);
       this.stmt('DELETE FROM delivery_items WHERE delivery_id = ?').run(deliveryId);
       const ins = this.stmt(
         `INSERT INTO delivery_items (delivery_id, resource_key, role, name, location, remote_id, size, sha256, hashes_json, verified, deduped, skipped)
@@ -441,11 +442,36 @@ export class Ledger {
       this.stmt(
         `UPDATE deliveries SET state = ?, error = NULL, content_key = ?, updated_at = ?, verified_at = CASE WHEN ? THEN ? ELSE verified_at END WHERE id = ?`,
       ).run(state, contentKey, now(), verified ? 1 : 0, now(), deliveryId);
+      this.refreshCopies(deliveryId, before);
     });
     return state;
   }
 
+  private itemHashes(deliveryId: number): string[] {
+    return (this.stmt('SELECT DISTINCT sha256 FROM delivery_items WHERE delivery_id = ?').all(deliveryId) as { sha256: string }[]).map((r) => r.sha256);
+  }
+
+  /**
+   * Keeps `verified_copies` (sha256 → sinks holding a verified copy) equal to what deliveries and
+   * their items say, for the hashes one delivery touches: the audit then counts copies from this
+   * small table instead of every delivery item.
+   */
+  private refreshCopies(deliveryId: number, extraHashes: string[] = []): void {
+    const d = this.stmt('SELECT sink_key FROM deliveries WHERE id = ?').get(deliveryId) as { sink_key: string } | undefined;
+    if (!d) return;
+    for (const sha of new Set([...extraHashes, ...this.itemHashes(deliveryId)])) {
+      if (!sha) continue;
+      this.stmt('DELETE FROM verified_copies WHERE sha256 = ? AND sink_key = ?').run(sha, d.sink_key);
+      this.stmt(
+        `INSERT OR IGNORE INTO verified_copies (sha256, sink_key)
+         SELECT i.sha256, d.sink_key FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
+         WHERE i.sha256 = ? AND d.sink_key = ? AND i.verified = 1 AND d.state = 'verified' LIMIT 1`,
+      ).run(sha, d.sink_key);
+    }
+  }
+
   failDelivery(deliveryId: number, error: string): void {
+    // a verified delivery stays verified, so no copy count changes here
     this.stmt(`UPDATE deliveries SET state = CASE WHEN state = 'verified' THEN state ELSE 'failed' END, error = ?, updated_at = ? WHERE id = ?`).run(
       error,
       now(),
@@ -458,6 +484,7 @@ export class Ledger {
     this.transaction(() => {
       this.stmt('UPDATE delivery_items SET verified = 0 WHERE delivery_id = ? AND resource_key = ?').run(deliveryId, resourceKey);
       this.stmt(`UPDATE deliveries SET state = 'failed', error = ?, updated_at = ? WHERE id = ?`).run(`${resourceKey}: ${status}`, now(), deliveryId);
+      this.refreshCopies(deliveryId);
     });
   }
 
@@ -466,11 +493,15 @@ export class Ledger {
     this.transaction(() => {
       this.stmt('UPDATE delivery_items SET verified = 1 WHERE delivery_id = ? AND skipped = 0').run(deliveryId);
       this.stmt(`UPDATE deliveries SET state = 'verified', error = NULL, updated_at = ?, verified_at = ? WHERE id = ?`).run(now(), now(), deliveryId);
+      this.refreshCopies(deliveryId);
     });
   }
 
   markItemVerified(deliveryId: number, resourceKey: string): void {
-    this.stmt('UPDATE delivery_items SET verified = 1 WHERE delivery_id = ? AND resource_key = ?').run(deliveryId, resourceKey);
+    this.transaction(() => {
+      this.stmt('UPDATE delivery_items SET verified = 1 WHERE delivery_id = ? AND resource_key = ?').run(deliveryId, resourceKey);
+      this.refreshCopies(deliveryId);
+    });
   }
 
   deliveryItems(deliveryId: number): DeliveryItemRow[] {
@@ -516,14 +547,12 @@ export class Ledger {
    */
   assetCopies(filter: { sinkKeys?: string[]; sourceKeys?: string[] } = {}): AssetCopiesRow[] {
     const list = (xs: string[]) => (xs.length ? xs.map(() => '?').join(',') : "''");
-    const sinkFilter = filter.sinkKeys ? `AND d.sink_key IN (${list(filter.sinkKeys)})` : '';
+    const sinkFilter = filter.sinkKeys ? `AND v.sink_key IN (${list(filter.sinkKeys)})` : '';
     const sourceFilter = filter.sourceKeys ? `AND a.source_key IN (${list(filter.sourceKeys)})` : '';
-    // per resource hash, count distinct sinks holding a verified copy through the sha256 index
-    // (measured faster than grouping every delivery item first on a 100k-asset ledger)
-    const copies = (offsiteOnly: boolean) => `(SELECT COUNT(DISTINCT d.sink_key) FROM delivery_items i
-        JOIN deliveries d ON d.id = i.delivery_id AND d.state = 'verified'
-        ${offsiteOnly ? 'JOIN sinks s ON s.sink_key = d.sink_key AND s.offsite = 1' : ''}
-        WHERE i.sha256 = r.sha256 AND i.verified = 1 ${sinkFilter})`;
+    // per resource hash, the sinks holding a verified copy, from the small verified_copies table
+    const copies = (offsiteOnly: boolean) => `(SELECT COUNT(*) FROM verified_copies v
+        ${offsiteOnly ? 'JOIN sinks s ON s.sink_key = v.sink_key AND s.offsite = 1' : ''}
+        WHERE v.sha256 = r.sha256 ${sinkFilter})`;
     const sql = `
       SELECT a.asset_key, a.source_key, a.asset_id, a.captured_local, a.bytes,
              MIN(CASE WHEN r.sha256 IS NULL THEN 0 ELSE ${copies(false)} END) AS copies,
