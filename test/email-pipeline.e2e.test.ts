@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Asset, createFileSecretStore, Ledger, type Resource, runPipeline, type Sink, silentLogger, type Source } from '@keepsake/core';
+import { type Asset, createFileSecretStore, Ledger, type Resource, runPipeline, type Sink, silentLogger } from '@keepsake/core';
 import { EMAIL_DEFAULTS, emailSink, passwordSecretKey } from '@keepsake/plugin-email';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generatedAsset, sourceOf } from './helpers/pipeline.js';
 import { sha256, startCuttingProxy, startTestSmtp, type TestSmtp } from '../packages/plugin-email/src/test-support.js';
 
 function resource(name: string, bytes: Uint8Array, role: Resource['role'] = 'original'): Resource {
@@ -27,19 +28,6 @@ function resource(name: string, bytes: Uint8Array, role: Resource['role'] = 'ori
       })(),
   };
 }
-const asset = (id: string, resources: Resource[]): Asset => ({
-  id,
-  kind: resources.length > 1 ? 'live' : 'photo',
-  capturedAt: { local: '2024-06-01T12:00:00', source: 'exif' },
-  resources,
-});
-const sourceOf = (assets: Asset[]): Source => ({
-  key: 'e2e:generated',
-  capabilities: { expensiveReads: false, canDelete: false },
-  async *scan() {
-    yield* assets;
-  },
-});
 
 let dir: string;
 let server: TestSmtp;
@@ -76,9 +64,9 @@ describe('email sink in the pipeline', () => {
   it('packs assets into messages under the server SIZE, byte-identical; a rerun sends nothing; oversize is reported', async () => {
     const ledger = Ledger.open(join(dir, 'ledger.sqlite'));
     const assets = [
-      asset('live-1', [resource('IMG_0001.HEIC', randomBytes(60_000)), resource('IMG_0001.MOV', randomBytes(110_000), 'motion')]),
-      ...Array.from({ length: 6 }, (_, i) => asset(`photo-${i}`, [resource(`IMG_01${i}0.HEIC`, randomBytes(50_000 + i * 7_000))])),
-      asset('too-big', [resource('IMG_9999.MOV', randomBytes(320_000))]),
+      generatedAsset('live-1', [resource('IMG_0001.HEIC', randomBytes(60_000)), resource('IMG_0001.MOV', randomBytes(110_000), 'motion')]),
+      ...Array.from({ length: 6 }, (_, i) => generatedAsset(`photo-${i}`, [resource(`IMG_01${i}0.HEIC`, randomBytes(50_000 + i * 7_000))])),
+      generatedAsset('too-big', [resource('IMG_9999.MOV', randomBytes(320_000))]),
     ];
     const first = await run(await sinkOn(server.port), assets, ledger);
     expect(first).toMatchObject({ copied: 7, failed: 1 });
@@ -110,7 +98,7 @@ describe('email sink in the pipeline', () => {
     const ledger = Ledger.open(join(dir, 'ledger.sqlite'));
     const proxy = await startCuttingProxy(server.port, 40_000);
     cleanups.push(() => proxy.close());
-    const assets = Array.from({ length: 4 }, (_, i) => asset(`cut-${i}`, [resource(`IMG_02${i}0.HEIC`, randomBytes(70_000))]));
+    const assets = Array.from({ length: 4 }, (_, i) => generatedAsset(`cut-${i}`, [resource(`IMG_02${i}0.HEIC`, randomBytes(70_000))]));
     const first = await run(await sinkOn(proxy.port), assets, ledger);
     expect(first).toMatchObject({ copied: 0, failed: 4 });
     expect(server.messages).toHaveLength(0);

@@ -11,24 +11,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Asset, createFileSecretStore, type FactoryContext, Ledger, type Resource, runPipeline, type Sink, silentLogger, type Source } from '@keepsake/core';
+import { type Asset, createFileSecretStore, type FactoryContext, Ledger, type Resource, runPipeline, type Sink, silentLogger } from '@keepsake/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generatedAsset, sourceOf } from './helpers/pipeline.js';
+import { patternBytes } from './helpers/files.js';
 import { type FakeGooglePhotos, startFakeGooglePhotos } from '../packages/plugin-gphotos/src/fake-google-photos.js';
 import { sinkForFake } from '../packages/plugin-gphotos/src/test-support.js';
 
 const KiB = 1024;
-/** Deterministic bytes for any range, shared with the child process through its source text. */
-function patternBytes(seed: number, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    let x = (offset + i + 1) * 2654435761 + seed * 40503;
-    x ^= x >>> 13;
-    x = Math.imul(x, 0x5bd1e995);
-    x ^= x >>> 15;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function generated(name: string, seed: number, size: number, role: Resource['role'] = 'original', mediaType = 'image/jpeg'): Resource {
@@ -45,19 +35,6 @@ function generated(name: string, seed: number, size: number, role: Resource['rol
       })(),
   };
 }
-const asset = (id: string, resources: Resource[]): Asset => ({
-  id,
-  kind: resources.length > 1 ? 'live' : 'photo',
-  capturedAt: { local: '2024-06-01T12:00:00', source: 'exif' },
-  resources,
-});
-const sourceOf = (assets: Asset[]): Source => ({
-  key: 'e2e:generated',
-  capabilities: { expensiveReads: false, canDelete: false },
-  async *scan() {
-    yield* assets;
-  },
-});
 
 let fake: FakeGooglePhotos;
 let dir: string;
@@ -85,12 +62,12 @@ describe('gphotos sink in the pipeline', () => {
   it('> 50 assets: batches of at most 50, serial; every item created once; a rerun creates nothing', async () => {
     const ledger = Ledger.open(join(dir, 'ledger.sqlite'));
     const assets = [
-      asset('live-1', [
+      generatedAsset('live-1', [
         generated('IMG_0001.HEIC', 1, 20 * KiB, 'original', 'image/heic'),
         generated('IMG_0001.MOV', 2, 150 * KiB, 'motion', 'video/quicktime'),
         generated('IMG_0001.AAE', 3, 300, 'adjustments', 'application/x-apple-aae+xml'),
       ]),
-      ...Array.from({ length: 64 }, (_, i) => asset(`p-${i}`, [generated(`IMG_1${String(i).padStart(3, '0')}.JPG`, 100 + i, 2 * KiB + i)])),
+      ...Array.from({ length: 64 }, (_, i) => generatedAsset(`p-${i}`, [generated(`IMG_1${String(i).padStart(3, '0')}.JPG`, 100 + i, 2 * KiB + i)])),
     ];
     const first = await run(await sink(), assets, ledger);
     expect(first).toMatchObject({ copied: 65, failed: 0 });
@@ -108,7 +85,7 @@ describe('gphotos sink in the pipeline', () => {
 
   it('a spent daily quota stops the run cleanly; the next run continues without duplicates', async () => {
     const ledger = Ledger.open(join(dir, 'ledger.sqlite'));
-    const assets = Array.from({ length: 8 }, (_, i) => asset(`q-${i}`, [generated(`IMG_2${i}00.JPG`, 200 + i, 4 * KiB)]));
+    const assets = Array.from({ length: 8 }, (_, i) => generatedAsset(`q-${i}`, [generated(`IMG_2${i}00.JPG`, 200 + i, 4 * KiB)]));
     fake.quotaAfterUploads = 3;
     const first = await run(await sink(), assets, ledger);
     expect(first.stoppedBy).toMatchObject({ code: 'QUOTA_EXHAUSTED' });
@@ -176,7 +153,7 @@ console.log('finished');
 
     const ledger = Ledger.open(ledgerPath);
     const video = generated('IMG_0100.MOV', 7, size, 'original', 'video/quicktime');
-    const report = await run(await sink(), [{ ...asset('video-100', [video]), kind: 'video' }], ledger);
+    const report = await run(await sink(), [{ ...generatedAsset('video-100', [video]), kind: 'video' }], ledger);
     expect(report).toMatchObject({ copied: 1, failed: 0 });
     expect(fake.counts.resumableStarts).toBe(1);
     expect(chunks[beforeRestart]!.offset).toBeGreaterThan(0);

@@ -13,23 +13,12 @@ import { type Asset, createFileSecretStore, Ledger, type Resource, runPipeline, 
 import { createOneDriveSink, QuickXorHash, quickXorHash, registerQuickXorHash } from '@keepsake/plugin-onedrive';
 import { createTokenStore, tokenSetFrom } from '@keepsake/transport-cloud';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { patternBytes } from './helpers/files.js';
 import { type FakeGraph, startFakeGraph } from '../packages/plugin-onedrive/test/fake-graph.js';
 
 registerQuickXorHash();
 const KiB = 1024;
 
-/** Deterministic bytes for any range, shared with the child process through its source text. */
-function patternBytes(seed: number, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    let x = (offset + i + 1) * 2654435761 + seed * 40503;
-    x ^= x >>> 13;
-    x = Math.imul(x, 0x5bd1e995);
-    x ^= x >>> 15;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function generatedResource(name: string, seed: number, size: number, role: Resource['role'] = 'original'): Resource {
   return {

@@ -43,3 +43,19 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
+
+/**
+ * Deterministic bytes for any range of a generated file. Self-contained on purpose: tests pass
+ * its source text (`patternBytes.toString()`) to child processes.
+ */
+export function patternBytes(seed: number, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    let x = (offset + i + 1) * 2654435761 + seed * 40503;
+    x ^= x >>> 13;
+    x = Math.imul(x, 0x5bd1e995);
+    x ^= x >>> 15;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
