@@ -497,13 +497,6 @@ export class Ledger {
     });
   }
 
-  markItemVerified(deliveryId: number, resourceKey: string): void {
-    this.transaction(() => {
-      this.stmt('UPDATE delivery_items SET verified = 1 WHERE delivery_id = ? AND resource_key = ?').run(deliveryId, resourceKey);
-      this.refreshCopies(deliveryId);
-    });
-  }
-
   deliveryItems(deliveryId: number): DeliveryItemRow[] {
     return (this.stmt('SELECT * FROM delivery_items WHERE delivery_id = ? ORDER BY resource_key').all(deliveryId) as any[]).map(toItemRow);
   }
