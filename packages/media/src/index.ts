@@ -1,13 +1,14 @@
 /**
  * @keepsake/media — metadata readers that never decode pixels: HEIF/ISOBMFF item model, JPEG
  * segments, TIFF/EXIF + Apple MakerNote, QuickTime Keys and still-image time, capture dates, and
- * DCIM grouping. All readers take a {@link RandomAccess} and read small ranges only.
+ * DCIM grouping, and where to find ffmpeg. All readers take a {@link RandomAccess} and read small ranges only.
  * @packageDocumentation
  */
 export { type CameraRollFile, type CameraRollGroup, type CameraRollMember, classifyName, groupCameraRoll, isJunkName, type NameClass } from './camera-roll.js';
 export { type CaptureDateInput, captureDateFrom, detectCaptureDate, livePhotoCaptureDate } from './capture-date.js';
 export { fromInstant, gpsInstant, instantAtOffset, normalizeOffset, offsetFromUtc, type ParsedDate, parseDateTime, toInstant } from './dates.js';
 export { dateFromFilename } from './filename-date.js';
+export { FFMPEG_INSTALL_HINT, type FfmpegOrigin, type ResolvedFfmpeg, resolveFfmpeg } from './ffmpeg-locate.js';
 export {
   findProperty,
   type HeifExtent,

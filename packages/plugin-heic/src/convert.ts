@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type HeifFile, itemProperties, readHeifExif, readHeifIcc, readHeifXmp, referencedItems, withFile } from '@keepsake/media';
 import { ExifRewriteError, rewriteExifForJpeg } from './exif-rewrite.js';
+import { decodeWithFfmpeg, FfmpegDecodeError } from './ffmpeg-decoder.js';
 import { checkHeif } from './heif-check.js';
 import { type HeifTools, heifConvertToJpeg } from './heif-convert-cli.js';
 import { encodeJpeg, type JpegEncoderName, jpegEncoderName } from './jpeg-encoder.js';
@@ -14,7 +15,11 @@ import { exifSegment, iccSegments, jpegSize, MAX_EXIF_TIFF, MAX_XMP_PACKET, spli
 import { decodeHeifToRgb } from './wasm-decoder.js';
 import { type ColourSignal, DEFAULT_SIGNAL } from './ycbcr.js';
 
-export type DecoderName = 'wasm' | 'native';
+/**
+ * `ffmpeg`: ffmpeg decodes the HEVC tiles (fastest; images it does not take fall back to `native`
+ * when `tools` is set, else `wasm`). `native`: libheif's `heif-convert`. `wasm`: libheif-js.
+ */
+export type DecoderName = 'wasm' | 'native' | 'ffmpeg';
 
 export interface ConvertJob {
   input: string;
@@ -22,8 +27,10 @@ export interface ConvertJob {
   /** JPEG quality 1–100. */
   quality: number;
   decoder: DecoderName;
-  /** Required for the native decoder. */
+  /** Required for the native decoder; with `ffmpeg`, the fallback for images ffmpeg does not take. */
   tools?: HeifTools;
+  /** Path of the ffmpeg binary; required for the ffmpeg decoder. */
+  ffmpeg?: string;
   /** Force the pure-JS JPEG encoder (tests, platforms without sharp). */
   encoder?: JpegEncoderName;
   /** An empty scratch folder for this job (the native tool writes its files here). */
@@ -34,8 +41,11 @@ export interface ConvertResult {
   width: number;
   height: number;
   bytes: number;
+  /** The decoder that produced the pixels (the fallback when ffmpeg did not take the image). */
   decoder: DecoderName;
   encoder: JpegEncoderName | 'heif-convert';
+  /** Why the ffmpeg decoder handed the image to another decoder. */
+  fallbackReason?: string;
   /** What was carried over. */
   metadata: { exif: boolean; xmp: boolean; icc: boolean };
   /** Metadata that could not be carried over, with why. */
@@ -53,16 +63,18 @@ interface SourceMetadata {
   icc: Uint8Array | undefined;
   /** How to turn the coded YCbCr into RGB (the wasm path converts itself). */
   signal: ColourSignal;
+  /** The file's own `nclx` box, when it has one (the ffmpeg path falls back to the HEVC VUI). */
+  nclx: ColourSignal | undefined;
 }
 
-/** The primary image's `nclx` (else its first tile's), as matrix + range; the default without one. */
-function colourSignal(heif: HeifFile): ColourSignal {
+/** The primary image's `nclx` (else its first tile's), as matrix + range; undefined without one. */
+function nclxSignal(heif: HeifFile): ColourSignal | undefined {
   for (const id of [heif.primaryItemId, ...referencedItems(heif, 'dimg', heif.primaryItemId).slice(0, 1)]) {
     for (const { property } of itemProperties(heif, id)) {
       if (property.type === 'colr' && property.colourType === 'nclx') return { matrix: property.matrix, fullRange: property.fullRange };
     }
   }
-  return DEFAULT_SIGNAL;
+  return undefined;
 }
 
 async function readSourceMetadata(input: string): Promise<SourceMetadata> {
@@ -76,7 +88,8 @@ async function readSourceMetadata(input: string): Promise<SourceMetadata> {
       readHeifXmp(ra, heif).catch(() => undefined),
       readHeifIcc(ra, heif).catch(() => undefined),
     ]);
-    return { exif, xmp, icc, signal: colourSignal(heif) };
+    const nclx = nclxSignal(heif);
+    return { exif, xmp, icc, signal: nclx ?? DEFAULT_SIGNAL, nclx };
   });
 }
 
@@ -111,13 +124,32 @@ function metadataSegments(meta: SourceMetadata, size: { width: number; height: n
   return { segments, carried };
 }
 
-async function decodeAndEncode(job: ConvertJob, signal: ColourSignal): Promise<{ jpeg: Uint8Array; encoder: ConvertResult['encoder'] }> {
-  if (job.decoder === 'native') {
-    if (!job.tools) throw new Error('The native decoder needs heif-convert');
-    return { jpeg: await heifConvertToJpeg(job.tools, job.input, job.workDir, job.quality), encoder: 'heif-convert' };
+interface Encoded {
+  jpeg: Uint8Array;
+  decoder: DecoderName;
+  encoder: ConvertResult['encoder'];
+  fallbackReason?: string;
+}
+
+async function decodeAndEncode(job: ConvertJob, meta: SourceMetadata): Promise<Encoded> {
+  let fallbackReason: string | undefined;
+  if (job.decoder === 'ffmpeg') {
+    if (!job.ffmpeg) throw new Error('The ffmpeg decoder needs the path of ffmpeg');
+    try {
+      const rgb = await decodeWithFfmpeg(job.ffmpeg, job.input, meta.nclx, job.workDir);
+      return { jpeg: await encodeJpeg(rgb, job.quality, job.encoder), decoder: 'ffmpeg', encoder: jpegEncoderName(job.encoder) };
+    } catch (err) {
+      if (!(err instanceof FfmpegDecodeError)) throw err;
+      fallbackReason = err.message;
+    }
   }
-  const rgb = decodeHeifToRgb(await readFile(job.input), signal);
-  return { jpeg: await encodeJpeg(rgb, job.quality, job.encoder), encoder: jpegEncoderName(job.encoder) };
+  const withReason = fallbackReason === undefined ? {} : { fallbackReason };
+  if (job.decoder === 'native' || (job.decoder === 'ffmpeg' && job.tools)) {
+    if (!job.tools) throw new Error('The native decoder needs heif-convert');
+    return { jpeg: await heifConvertToJpeg(job.tools, job.input, job.workDir, job.quality), decoder: 'native', encoder: 'heif-convert', ...withReason };
+  }
+  const rgb = decodeHeifToRgb(await readFile(job.input), meta.signal);
+  return { jpeg: await encodeJpeg(rgb, job.quality, job.encoder), decoder: 'wasm', encoder: jpegEncoderName(job.encoder), ...withReason };
 }
 
 /** Converts `job.input` to `job.output` (written to a temp name, then renamed into place). */
@@ -125,9 +157,9 @@ export async function convertHeicFile(job: ConvertJob): Promise<ConvertResult> {
   await mkdir(job.workDir, { recursive: true });
   try {
     const meta = await readSourceMetadata(job.input);
-    let encoded: Awaited<ReturnType<typeof decodeAndEncode>>;
+    let encoded: Encoded;
     try {
-      encoded = await decodeAndEncode(job, meta.signal);
+      encoded = await decodeAndEncode(job, meta);
     } catch (err) {
       throw new HeicDecodeError((err as Error).message);
     }
@@ -138,7 +170,8 @@ export async function convertHeicFile(job: ConvertJob): Promise<ConvertResult> {
     const partial = join(job.workDir, 'result.partial');
     await writeFile(partial, jpeg);
     await rename(partial, job.output);
-    return { ...size, bytes: jpeg.byteLength, decoder: job.decoder, encoder: encoded.encoder, metadata: carried, warnings };
+    const fallback = encoded.fallbackReason === undefined ? {} : { fallbackReason: encoded.fallbackReason };
+    return { ...size, bytes: jpeg.byteLength, decoder: encoded.decoder, encoder: encoded.encoder, metadata: carried, warnings, ...fallback };
   } finally {
     await rm(job.workDir, { recursive: true, force: true });
   }

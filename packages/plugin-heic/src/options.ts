@@ -4,8 +4,12 @@ export interface HeicToJpegOptions {
   quality?: number;
   /** `both` (default): keep the HEIC and add the JPEG. `converted`: the JPEG replaces the HEIC. */
   keep?: 'both' | 'converted';
-  /** `auto` (default): native heif-convert when installed, else wasm. */
-  decoder?: 'auto' | 'wasm' | 'native';
+  /**
+   * `auto` (default): ffmpeg when installed (fastest), else native heif-convert, else the bundled
+   * libheif wasm. `ffmpeg`, `native` and `wasm` force one (ffmpeg still hands the images it does
+   * not take, such as 10-bit ones, to heif-convert or wasm).
+   */
+  decoder?: 'auto' | 'wasm' | 'native' | 'ffmpeg';
   /** Conversions at once (worker threads). Default: the number of cores. */
   concurrency?: number;
   /** Path of heif-convert when not on PATH (or set HEIF_CONVERT_PATH). */

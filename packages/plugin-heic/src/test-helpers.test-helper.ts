@@ -21,6 +21,7 @@ function has(tool: string): boolean {
 export const HAS_EXIFTOOL = has('exiftool');
 export const HAS_HEIF_CONVERT = has('heif-convert');
 export const HAS_HEIF_ENC = has('heif-enc');
+export const HAS_FFMPEG = has('ffmpeg');
 
 export function fileResource(path: string, role: Resource['role'] = 'original', withSize = true): Resource {
   const st = statSync(path);

@@ -15,6 +15,7 @@ import {
   FIXTURES,
   fileResource,
   HAS_EXIFTOOL,
+  HAS_FFMPEG,
   HAS_HEIF_CONVERT,
   HAS_HEIF_ENC,
   heifConvertReference,
@@ -43,7 +44,7 @@ afterAll(async () => {
 const make = (options: Parameters<typeof createHeicToJpegTransform>[0]) => createHeicToJpegTransform(options, { logger: silentLogger, pool });
 
 /** Converts `input` with the transform and writes the JPEG next to the reference output. */
-async function convert(input: string, decoder: 'wasm' | 'native', name: string): Promise<string> {
+async function convert(input: string, decoder: 'wasm' | 'native' | 'ffmpeg', name: string): Promise<string> {
   const t = make({ decoder });
   const asset = await t.apply(assetOf(name, fileResource(input)), context(join(dir, `run-${name}`)));
   const jpeg = asset.resources.find((r) => r.role === 'derived');
@@ -205,7 +206,7 @@ describe('lazy conversion', () => {
 });
 
 describe.skipIf(!HAS_EXIFTOOL || !HAS_HEIF_CONVERT)('output vs exiftool and the heif-convert reference', () => {
-  const decoders = ['wasm', 'native'] as const;
+  const decoders = HAS_FFMPEG ? (['wasm', 'native', 'ffmpeg'] as const) : (['wasm', 'native'] as const);
 
   for (const decoder of decoders) {
     it(`${decoder}: Issue_263 (grid, irot 3 + Orientation 6) is rotated once, keeps EXIF/GPS/ICC/XMP, PSNR ≥ 40 dB`, async () => {
@@ -239,7 +240,7 @@ describe.skipIf(!HAS_EXIFTOOL || !HAS_HEIF_CONVERT)('output vs exiftool and the 
     });
   }
 
-  it.skipIf(!HAS_HEIF_ENC)('10-bit HEIC (made with heif-enc -b 10): both decoders match the reference', async () => {
+  it.skipIf(!HAS_HEIF_ENC)('10-bit HEIC (made with heif-enc -b 10): every decoder matches the reference', async () => {
     const w = 320;
     const h = 240;
     const rgb16 = new Uint16Array(w * h * 3);

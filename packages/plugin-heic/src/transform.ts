@@ -22,7 +22,7 @@ import {
   type TransformContext,
   writeStreamAtomic,
 } from '@keepsake/core';
-import { randomAccessFromOpen } from '@keepsake/media';
+import { randomAccessFromOpen, resolveFfmpeg } from '@keepsake/media';
 import type { ConvertResult, DecoderName } from './convert.js';
 import { decoderUnavailable, HEIC_DECODE_FAILED, heicDecodeFailed } from './errors.js';
 import { checkHeif } from './heif-check.js';
@@ -31,6 +31,13 @@ import { type HeicToJpegOptions, type ResolvedOptions, resolveOptions } from './
 import { ConversionPool, WorkerJobError } from './pool.js';
 
 export const TRANSFORM_ID = 'heic-to-jpeg';
+
+/** The decoder resolved for this machine, with the tools it runs. */
+export interface DecoderChoice {
+  decoder: DecoderName;
+  tools?: HeifTools;
+  ffmpeg?: string;
+}
 
 /** Bump when the bytes produced for the same input and options change (goes into the ledger). */
 export const CONVERTER_VERSION = '1';
@@ -135,7 +142,7 @@ export class HeicToJpegTransform implements Transform {
   private readonly env: NodeJS.ProcessEnv;
   private pool: ConversionPool | undefined;
   private readonly ownsPool: boolean;
-  private decoderChoice: Promise<{ decoder: DecoderName; tools?: HeifTools }> | undefined;
+  private decoderChoice: Promise<DecoderChoice> | undefined;
 
   constructor(options: HeicToJpegOptions, deps: HeicToJpegDeps) {
     this.options = resolveOptions(options);
@@ -150,17 +157,36 @@ export class HeicToJpegTransform implements Transform {
     this.ownsPool = !deps.pool;
   }
 
-  /** The decoder this transform uses here (resolved once; `native` fails fast without the tool). */
-  resolveDecoder(): Promise<{ decoder: DecoderName; tools?: HeifTools }> {
+  /**
+   * The decoder this transform uses here, resolved once: `auto` takes ffmpeg when it is found
+   * (with heif-convert, else wasm, for the images ffmpeg does not take), else heif-convert, else
+   * wasm; `ffmpeg` and `native` fail fast without their tool.
+   */
+  resolveDecoder(): Promise<DecoderChoice> {
     this.decoderChoice ??= (async () => {
       const want = this.options.decoder;
       if (want === 'wasm') return { decoder: 'wasm' as const };
       const tools = await findHeifTools(this.options.heifConvertPath, this.env);
+      if (want === 'auto' || want === 'ffmpeg') {
+        const ffmpeg = this.findFfmpeg(want === 'ffmpeg');
+        if (ffmpeg) return { decoder: 'ffmpeg' as const, ffmpeg, ...(tools ? { tools } : {}) };
+      }
       if (tools) return { decoder: 'native' as const, tools };
       if (want === 'native') throw decoderUnavailable('heif-convert was not found');
       return { decoder: 'wasm' as const };
     })();
     return this.decoderChoice;
+  }
+
+  private findFfmpeg(required: boolean): string | undefined {
+    try {
+      return resolveFfmpeg(this.env).path;
+    } catch (err) {
+      if (required) throw decoderUnavailable(isKeepsakeError(err) ? err.message : String(err));
+      // A wrong FFMPEG_PATH is worth saying; no ffmpeg at all just means another decoder.
+      if (this.env.FFMPEG_PATH) this.logger.warn(`heic-to-jpeg: ${(err as Error).message}; decoding without ffmpeg`);
+      return undefined;
+    }
   }
 
   async apply(asset: Asset, ctx: TransformContext): Promise<Asset> {
@@ -262,7 +288,7 @@ export class HeicToJpegTransform implements Transform {
   }
 
   private async convert(asset: Asset, source: Resource, outputName: string, ctx: TransformContext, cacheKey: string): Promise<Produced> {
-    const { decoder, tools } = await this.resolveDecoder();
+    const choice = await this.resolveDecoder();
     const dir = join(ctx.tempDir, TRANSFORM_ID, createHash('sha256').update(cacheKey).digest('hex').slice(0, 20));
     await mkdir(dir, { recursive: true });
     const input = join(dir, 'source.heic');
@@ -271,9 +297,9 @@ export class HeicToJpegTransform implements Transform {
     await writeStreamAtomic(input, source.open({ signal: ctx.signal }), { durable: false, noClobber: false, signal: ctx.signal });
     this.pool ??= acquireSharedPool(this.options.concurrency);
     try {
-      const result = await this.pool.run({ input, output, quality: this.options.quality, decoder, ...(tools ? { tools } : {}), workDir: join(dir, 'work') });
+      const result = await this.pool.run({ input, output, quality: this.options.quality, ...choice, workDir: join(dir, 'work') });
       for (const warning of result.warnings) this.logger.warn(`heic-to-jpeg: ${source.name}: ${warning}`, { assetId: asset.id });
-      this.logger.debug(`heic-to-jpeg: converted ${source.name}`, { assetId: asset.id, decoder: result.decoder, bytes: result.bytes });
+      this.logger.debug(`heic-to-jpeg: converted ${source.name}`, { assetId: asset.id, decoder: result.decoder, bytes: result.bytes, ...(result.fallbackReason ? { fallbackReason: result.fallbackReason } : {}) });
       return { path: output, result };
     } catch (err) {
       const reason = err instanceof WorkerJobError ? err.message : `the converter stopped (${(err as Error).message})`;

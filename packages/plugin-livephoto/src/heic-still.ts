@@ -1,10 +1,11 @@
 import { readFile, rm } from 'node:fs/promises';
 import { KeepsakeError, throwIfAborted } from '@keepsake/core';
+import { resolveFfmpeg } from '@keepsake/media';
 import type { HeicToJpeg } from './live-to-motion-photo.js';
 
 /** The part of @keepsake/plugin-heic's public API used here (it is an optional peer, so typed locally). */
 interface HeicPlugin {
-  convertHeicFile(job: { input: string; output: string; quality: number; decoder: 'wasm' | 'native'; tools?: unknown; workDir: string }): Promise<unknown>;
+  convertHeicFile(job: { input: string; output: string; quality: number; decoder: 'wasm' | 'native' | 'ffmpeg'; tools?: unknown; ffmpeg?: string; workDir: string }): Promise<unknown>;
   findHeifTools(explicit: string | undefined, env: NodeJS.ProcessEnv): Promise<unknown>;
   heicDecodeFailed(file: string, reason: string): Error;
 }
@@ -15,11 +16,20 @@ function isHeicPlugin(mod: Record<string, unknown>): mod is Record<string, unkno
 
 const PACKAGE = '@keepsake/plugin-heic';
 
+/** ffmpeg for decoding the still, when there is one (the MOV's own steps report a missing ffmpeg). */
+function findFfmpeg(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return resolveFfmpeg(env).path;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Loads @keepsake/plugin-heic's converter on first use. It is an optional peer dependency: only
  * Live Photos with a HEIC still need it, and its decoders are heavy. Undefined when it is not
- * installed. The native `heif-convert` decoder is used when installed (fastest), else libheif wasm —
- * the same choice heic-to-jpeg makes, so the Motion Photo's still equals that transform's JPEG.
+ * installed. Decoders in heic-to-jpeg's `auto` order — ffmpeg (fastest), else the native
+ * `heif-convert`, else libheif wasm — so the Motion Photo's still equals that transform's JPEG.
  */
 export async function loadHeicToJpeg(env: NodeJS.ProcessEnv = process.env): Promise<HeicToJpeg | undefined> {
   let mod: Record<string, unknown>;
@@ -40,12 +50,14 @@ export async function loadHeicToJpeg(env: NodeJS.ProcessEnv = process.env): Prom
   }
   const plugin = mod;
   const tools = await plugin.findHeifTools(undefined, env);
+  const ffmpeg = findFfmpeg(env);
+  const decoder = ffmpeg ? { decoder: 'ffmpeg' as const, ffmpeg } : { decoder: tools ? ('native' as const) : ('wasm' as const) };
   return async ({ path: heicPath, name }, quality, signal) => {
     throwIfAborted(signal);
     const output = `${heicPath}.${quality}.jpg`;
     const workDir = `${heicPath}.heic-work`;
     try {
-      await plugin.convertHeicFile({ input: heicPath, output, quality, decoder: tools ? 'native' : 'wasm', ...(tools ? { tools } : {}), workDir });
+      await plugin.convertHeicFile({ input: heicPath, output, quality, ...decoder, ...(tools ? { tools } : {}), workDir });
     } catch (err) {
       if ((err as Error)?.name === 'HeicDecodeError') throw plugin.heicDecodeFailed(name, (err as Error).message);
       throw err;

@@ -1,0 +1,121 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { convertHeicFile } from './convert.js';
+import { filterGraph, logProblem, outputSize, referenceSignal } from './ffmpeg-decoder.js';
+import { findHeifTools } from './heif-convert-cli.js';
+import type { HevcPlan } from './hevc-plan.js';
+import { FIXTURES, HAS_FFMPEG, HAS_HEIF_CONVERT, heifConvertReference, psnr } from './test-helpers.test-helper.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'keepsake-ffmpeg-decoder-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const grid: HevcPlan = { tiles: Array.from({ length: 48 }, (_, i) => i + 2), tileWidth: 512, tileHeight: 512, columns: 8, rows: 6, width: 4032, height: 3024, transforms: [], sps: undefined };
+
+describe('filter graph', () => {
+  it('assembles the grid, crops it, applies transforms in file order, converts like libheif 1.15', () => {
+    const plan: HevcPlan = { ...grid, transforms: [{ type: 'irot', angle: 3 }, { type: 'imir', mode: 1 }] };
+    expect(filterGraph(plan, { matrix: 6, fullRange: true })).toBe(
+      'tile=8x6,crop=4032:3024:0:0,transpose=clock,hflip,scale=in_range=pc:in_color_matrix=bt601:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
+    );
+    expect(outputSize(plan)).toEqual({ width: 3024, height: 4032 });
+  });
+
+  it('needs no tile or crop filter for a single image; maps irot 1/2 and imir 0', () => {
+    const single: HevcPlan = { ...grid, tiles: [1], columns: 1, rows: 1, tileWidth: 1080, tileHeight: 1920, width: 1080, height: 1920 };
+    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 1 }] }, { matrix: 1, fullRange: false })).toBe(
+      'transpose=cclock,scale=in_range=tv:in_color_matrix=bt709:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
+    );
+    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 2 }, { type: 'imir', mode: 0 }] }, { matrix: 9, fullRange: true })).toContain('hflip,vflip,vflip,scale=');
+    expect(outputSize({ ...single, transforms: [{ type: 'irot', angle: 2 }] })).toEqual({ width: 1080, height: 1920 });
+  });
+});
+
+describe('referenceSignal', () => {
+  it('takes the nclx box first, else the VUI as H.265 infers it', () => {
+    const nclx = { matrix: 1, fullRange: false };
+    expect(referenceSignal(nclx, undefined)).toBe(nclx);
+    expect(referenceSignal(undefined, undefined)).toBeUndefined();
+  });
+});
+
+describe('logProblem', () => {
+  it('accepts a log where every tile was decoded and nothing failed', () => {
+    expect(logProblem('[info] Input stream #0:0 (video): 48 packets read (858337 bytes); 48 frames decoded;\n', 48)).toBeUndefined();
+  });
+
+  it('rejects missing tiles (the tile filter pads them with black), errors, and a silent log', () => {
+    expect(logProblem('30 packets read (500000 bytes); 30 frames decoded;', 48)).toBe('ffmpeg decoded 30 of 48 tiles');
+    expect(logProblem('[hevc @ 0x1] [error] Could not find ref with POC 3\n48 frames decoded;', 48)).toContain('Could not find ref');
+    expect(logProblem('', 48)).toMatch(/did not report/);
+  });
+});
+
+describe.skipIf(!HAS_FFMPEG || !HAS_HEIF_CONVERT)('ffmpeg decoder on the real fixtures', () => {
+  const cases = [
+    ['heic/IMG_2682.heic', 4032, 3024], // iOS 12 grid, unspecified matrix
+    ['heic/IMG_2927.HEIC', 3024, 4032], // iOS 13
+    ['heic/Issue_263_dotnet.heic', 3024, 4032], // grid + irot 3
+    ['edge-cases/spatial_photo.heic', 2560, 2560], // two images, BT.709 VUI
+    ['motion-photo/sample_MP.heic', 1080, 1920], // single image, limited range by VUI default
+  ] as const;
+  for (const [name, width, height] of cases) {
+    it(`${name}: decoded by ffmpeg, matches heif-convert (PSNR ≥ 45 dB after both JPEG encodes)`, async () => {
+      const tools = await findHeifTools(undefined, process.env);
+      const output = join(dir, `${name.replace('/', '_')}.jpg`);
+      const result = await convertHeicFile({ input: `${FIXTURES}/${name}`, output, quality: 92, decoder: 'ffmpeg', ffmpeg: 'ffmpeg', ...(tools ? { tools } : {}), workDir: join(dir, `w-${name.replace('/', '_')}`) });
+      expect(result).toMatchObject({ decoder: 'ffmpeg', width, height });
+      expect(result.fallbackReason).toBeUndefined();
+      const refDir = mkdtempSync(join(dir, 'ref-'));
+      heifConvertReference(`${FIXTURES}/${name}`, refDir);
+      const ref = name.includes('spatial') ? 'out-1.jpg' : 'out.jpg';
+      expect(await psnr(output, join(refDir, ref))).toBeGreaterThanOrEqual(45);
+    });
+  }
+});
+
+describe.skipIf(!HAS_FFMPEG)('falling back to another decoder', () => {
+  const SMALL = `${FIXTURES}/motion-photo/sample_MP.heic`;
+
+  function fakeFfmpeg(name: string, script: string): string {
+    const path = join(dir, name);
+    writeFileSync(path, `#!/bin/sh\n${script}\n`);
+    chmodSync(path, 0o755);
+    return path;
+  }
+
+  async function viaFfmpeg(input: string, ffmpeg: string, name: string) {
+    return convertHeicFile({ input, output: join(dir, `${name}.jpg`), quality: 90, decoder: 'ffmpeg', ffmpeg, workDir: join(dir, `w-${name}`) });
+  }
+
+  it('uses the wasm decoder when ffmpeg cannot be started', async () => {
+    const result = await viaFfmpeg(SMALL, join(dir, 'no-such-ffmpeg'), 'missing');
+    expect(result.decoder).toBe('wasm');
+    expect(result.fallbackReason).toMatch(/could not run ffmpeg/);
+  });
+
+  it('does not trust an ffmpeg that exits 0 without decoding every tile or with the wrong amount of pixels', async () => {
+    const silent = fakeFfmpeg('silent-ffmpeg', 'cat > /dev/null; exit 0');
+    expect((await viaFfmpeg(SMALL, silent, 'silent')).fallbackReason).toMatch(/did not report/);
+    // Says it decoded the one tile, then writes 10 bytes to the output file (the last argument).
+    const short = fakeFfmpeg('short-ffmpeg', 'cat > /dev/null; echo "[info] 1 frames decoded;" >&2; for last; do :; done; head -c 10 /dev/zero > "$last"');
+    const result = await viaFfmpeg(SMALL, short, 'short');
+    expect(result.decoder).toBe('wasm');
+    expect(result.fallbackReason).toMatch(/wrote 10 bytes of RGB, expected 6220800/);
+  });
+
+  it('hands a tile with a broken NAL length to the other decoder', async () => {
+    const bytes = Buffer.from(readFileSync(SMALL));
+    // The single coded item starts at byte 1650 (iloc): make its first NAL claim 2^31 bytes.
+    bytes.writeUInt32BE(0x7fffffff, 1650);
+    const broken = join(dir, 'broken-nal.heic');
+    writeFileSync(broken, bytes);
+    const outcome = await viaFfmpeg(broken, 'ffmpeg', 'broken').then(
+      (r) => r.fallbackReason,
+      (err: Error) => `threw ${err.name}`,
+    );
+    // The wasm decoder may conceal the damage or fail; either way ffmpeg did not silently decode it.
+    expect(outcome).toMatch(/NAL unit|threw HeicDecodeError/);
+  });
+});
