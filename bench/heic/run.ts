@@ -1,9 +1,9 @@
 /**
- * HEIC → JPEG benchmark: keepsake (`heic-to-jpeg`, native and wasm decoders) vs the native
+ * HEIC → JPEG benchmark: keepsake (`heic-to-jpeg`, ffmpeg, native and wasm decoders) vs the native
  * reference `heif-convert` vs plain `heic-convert` (npm), same images, same run; then peak RSS
  * while converting 200 photos through the transform.
  *
- *   node bench/heic/run.ts [--rounds 2] [--photos 200] [--skip-rss | --only-rss] [--decoders wasm,native]
+ *   node bench/heic/run.ts [--rounds 2] [--photos 200] [--skip-rss | --only-rss] [--decoders ffmpeg,native,wasm]
  *
  * Needs a build of packages/plugin-heic (pnpm --filter @keepsake/plugin-heic build).
  */
@@ -24,6 +24,9 @@ const IMAGES = ['IMG_2682.heic', 'IMG_2927.HEIC', 'Issue_263_dotnet.heic'].map((
 const WORK = join(root, 'bench/.work/heic');
 const QUALITY = 92;
 const CORES = availableParallelism();
+type Decoder = 'ffmpeg' | 'native' | 'wasm';
+const { resolveFfmpeg } = await import(join(root, 'packages/media/dist/index.js'));
+const ffmpeg: string = resolveFfmpeg(process.env).path;
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +34,7 @@ const { values } = parseArgs({
     photos: { type: 'string', default: '200' },
     'skip-rss': { type: 'boolean', default: false },
     'only-rss': { type: 'boolean', default: false },
-    decoders: { type: 'string', default: 'wasm,native' },
+    decoders: { type: 'string', default: 'ffmpeg,native,wasm' },
     'rss-child': { type: 'string' },
     decoder: { type: 'string', default: 'wasm' },
   },
@@ -70,7 +73,7 @@ async function rssChild(decoder: string, photos: number): Promise<void> {
   let done = 0;
   const timeline: string[] = [];
   const sampler = setInterval(() => {
-    // heif-convert children (native decoder) are separate processes: add the RSS of our own.
+    // ffmpeg / heif-convert children are separate processes: add the RSS of our own.
     let kb = 0;
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       try {
@@ -126,17 +129,19 @@ if (!values['only-rss']) {
 // The machine is shared, so load drifts during a run: contenders take turns image by image
 // (interleaved), and each one's time is the sum of its own conversions.
 const heicConvert = requireFromPlugin('heic-convert') as (o: { buffer: Buffer; format: 'JPEG'; quality: number }) => Promise<ArrayBuffer>;
-const pools = { native: new plugin.ConversionPool(1), wasm: new plugin.ConversionPool(1) };
-const ksJob = (decoder: 'native' | 'wasm', img: string, i: number) =>
-  pools[decoder].run({ input: img, output: out(`ks-${decoder}`, i), quality: QUALITY, decoder, tools, workDir: join(WORK, `w-${decoder}-${i}`) });
+const decoders = (values.decoders as string).split(',') as Decoder[];
+const job = (decoder: Decoder, img: string, output: string, workDir: string) => ({ input: img, output, quality: QUALITY, decoder, tools, ...(decoder === 'ffmpeg' ? { ffmpeg } : {}), workDir });
+const pools = Object.fromEntries(decoders.map((d) => [d, new plugin.ConversionPool(1)]));
+const ksJob = async (decoder: Decoder, img: string, i: number) => {
+  const result = await pools[decoder].run(job(decoder, img, out(`ks-${decoder}`, i), join(WORK, `w-${decoder}-${i}`)));
+  if (result.decoder !== decoder) throw new Error(`${decoder} handed ${img} to ${result.decoder}: ${result.fallbackReason}`);
+};
 const single: Record<string, (img: string, i: number) => Promise<unknown>> = {
   'heif-convert (native CLI)': (img, i) => run(tools.heifConvert, ['--quiet', '-q', String(QUALITY), img, out('ref', i)]),
-  'keepsake native': (img, i) => ksJob('native', img, i),
-  'keepsake wasm': (img, i) => ksJob('wasm', img, i),
+  ...Object.fromEntries(decoders.map((d) => [`keepsake ${d}`, (img: string, i: number) => ksJob(d, img, i)])),
   'heic-convert (npm)': async (img, i) => writeFileSync(out('npm', i), Buffer.from(await heicConvert({ buffer: readFileSync(img), format: 'JPEG', quality: QUALITY / 100 }))),
 };
-await ksJob('native', IMAGES[0] as string, 999); // start workers, load wasm
-await ksJob('wasm', IMAGES[0] as string, 998);
+for (const d of decoders) await ksJob(d, IMAGES[0] as string, 999); // start workers, load wasm
 const seconds: Record<string, number> = Object.fromEntries(Object.keys(single).map((k) => [k, 0]));
 let count = 0;
 for (let r = 0; r < rounds; r++) {
@@ -149,8 +154,7 @@ for (let r = 0; r < rounds; r++) {
     }
   }
 }
-await pools.native.close();
-await pools.wasm.close();
+for (const pool of Object.values(pools)) await pool.close();
 console.log(`\nOne conversion at a time (per core), ${count} conversions each, interleaved:`);
 for (const [name, s] of Object.entries(seconds)) {
   results[`${name} ×1`] = count / s;
@@ -160,13 +164,14 @@ for (const [name, s] of Object.entries(seconds)) {
 // All cores: keepsake's pool of N workers vs N parallel heif-convert processes vs plain heic-convert
 // (one at a time, as it runs), in alternating blocks of one round each so load drift hits all alike.
 console.log(`\nAll ${CORES} cores, alternating blocks, ${rounds * IMAGES.length * 2} conversions each:`);
-const parallelPools = { native: new plugin.ConversionPool(CORES), wasm: new plugin.ConversionPool(CORES) };
+const parallelPools = Object.fromEntries(decoders.map((d) => [d, new plugin.ConversionPool(CORES)]));
 for (const [decoder, pool] of Object.entries(parallelPools)) {
-  await Promise.all(Array.from({ length: CORES }, (_, i) => pool.run({ input: IMAGES[0], output: out('warm', i), quality: QUALITY, decoder, tools, workDir: join(WORK, `warm-${decoder}-${i}`) })));
+  await Promise.all(Array.from({ length: CORES }, (_, i) => pool.run(job(decoder as Decoder, IMAGES[0] as string, out('warm', i), join(WORK, `warm-${decoder}-${i}`)))));
 }
 const blocks: Record<string, () => Promise<number>> = {
-  [`keepsake native ×${CORES}`]: () => throughput(jobsFor(1, (img, i) => () => parallelPools.native.run({ input: img, output: out('ksp-native', i), quality: QUALITY, decoder: 'native', tools, workDir: join(WORK, `wpn-${i}`) })), CORES),
-  [`keepsake wasm ×${CORES}`]: () => throughput(jobsFor(1, (img, i) => () => parallelPools.wasm.run({ input: img, output: out('ksp-wasm', i), quality: QUALITY, decoder: 'wasm', tools, workDir: join(WORK, `wpw-${i}`) })), CORES),
+  ...Object.fromEntries(
+    decoders.map((d) => [`keepsake ${d} ×${CORES}`, () => throughput(jobsFor(1, (img, i) => () => parallelPools[d].run(job(d, img, out(`ksp-${d}`, i), join(WORK, `wp-${d}-${i}`)))), CORES)]),
+  ),
   [`heif-convert ×${CORES}`]: () => throughput(jobsFor(1, (img, i) => () => run(tools.heifConvert, ['--quiet', '-q', String(QUALITY), img, out('refp', i)])), CORES),
   'heic-convert (npm) as it runs': () => throughput(jobsFor(1, (img, i) => () => single['heic-convert (npm)'](img, 100 + i)), 1),
 };
@@ -174,8 +179,7 @@ const blockSeconds: Record<string, number> = Object.fromEntries(Object.keys(bloc
 for (let b = 0; b < rounds * 2; b++) {
   for (const [name, block] of Object.entries(blocks)) blockSeconds[name] = (blockSeconds[name] as number) + IMAGES.length / (await block());
 }
-await parallelPools.native.close();
-await parallelPools.wasm.close();
+for (const pool of Object.values(parallelPools)) await pool.close();
 for (const [name, s] of Object.entries(blockSeconds)) {
   results[name] = (rounds * 2 * IMAGES.length) / s;
   console.log(`  ${name.padEnd(32)} ${(results[name] as number).toFixed(3)} conversions/s`);
@@ -183,13 +187,12 @@ for (const [name, s] of Object.entries(blockSeconds)) {
 
 const r = (a: string, b: string) => ((results[a] as number) / (results[b] as number)).toFixed(2);
 console.log('\nRatios:');
-console.log(`  keepsake native / heif-convert, per core: ${r('keepsake native ×1', 'heif-convert (native CLI) ×1')}×`);
-console.log(`  keepsake wasm   / heif-convert, per core: ${r('keepsake wasm ×1', 'heif-convert (native CLI) ×1')}×`);
-console.log(`  keepsake native / heic-convert (npm), per core: ${r('keepsake native ×1', 'heic-convert (npm) ×1')}×`);
-console.log(`  keepsake wasm   / heic-convert (npm), per core: ${r('keepsake wasm ×1', 'heic-convert (npm) ×1')}×`);
-console.log(`  keepsake native ×${CORES} / heif-convert ×${CORES}: ${r(`keepsake native ×${CORES}`, `heif-convert ×${CORES}`)}×`);
-console.log(`  keepsake native ×${CORES} / heic-convert (npm, as it runs): ${r(`keepsake native ×${CORES}`, 'heic-convert (npm) as it runs')}×`);
-console.log(`  keepsake wasm ×${CORES} / heic-convert (npm, as it runs): ${r(`keepsake wasm ×${CORES}`, 'heic-convert (npm) as it runs')}×`);
+for (const d of decoders) {
+  console.log(`  keepsake ${d} / heif-convert, per core: ${r(`keepsake ${d} ×1`, 'heif-convert (native CLI) ×1')}×`);
+  console.log(`  keepsake ${d} / heic-convert (npm), per core: ${r(`keepsake ${d} ×1`, 'heic-convert (npm) ×1')}×`);
+  console.log(`  keepsake ${d} ×${CORES} / heif-convert ×${CORES}: ${r(`keepsake ${d} ×${CORES}`, `heif-convert ×${CORES}`)}×`);
+  console.log(`  keepsake ${d} ×${CORES} / heic-convert (npm, as it runs): ${r(`keepsake ${d} ×${CORES}`, 'heic-convert (npm) as it runs')}×`);
+}
 
 }
 
@@ -204,7 +207,7 @@ if (!values['skip-rss']) {
     child.stdout.on('data', (d) => (text += d));
     await new Promise((resolve) => child.on('exit', resolve));
     const r = JSON.parse(text);
-    console.log(`${photos} photos, decoder ${decoder}: ${r.seconds.toFixed(1)} s (${(r.photos / r.seconds).toFixed(2)}/s), peak RSS ${r.maxRssMb.toFixed(0)} MB (node process) + ${r.childPeakMb.toFixed(0)} MB (its heif-convert children at peak); RSS after n photos: ${r.timeline.join(', ')}`);
+    console.log(`${photos} photos, decoder ${decoder}: ${r.seconds.toFixed(1)} s (${(r.photos / r.seconds).toFixed(2)}/s), peak RSS ${r.maxRssMb.toFixed(0)} MB (node process) + ${r.childPeakMb.toFixed(0)} MB (its ffmpeg or heif-convert child processes at peak); RSS after n photos: ${r.timeline.join(', ')}`);
   }
 }
 rmSync(WORK, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type HeifFile, itemProperties, readHeifExif, readHeifIcc, readHeifXmp, referencedItems, withFile } from '@keepsake/media';
 import { ExifRewriteError, rewriteExifForJpeg } from './exif-rewrite.js';
-import { decodeWithFfmpeg, FfmpegDecodeError } from './ffmpeg-decoder.js';
+import { convertWithFfmpeg, FfmpegDecodeError } from './ffmpeg-decoder.js';
 import { checkHeif } from './heif-check.js';
 import { type HeifTools, heifConvertToJpeg } from './heif-convert-cli.js';
 import { encodeJpeg, type JpegEncoderName, jpegEncoderName } from './jpeg-encoder.js';
@@ -136,8 +136,8 @@ async function decodeAndEncode(job: ConvertJob, meta: SourceMetadata): Promise<E
   if (job.decoder === 'ffmpeg') {
     if (!job.ffmpeg) throw new Error('The ffmpeg decoder needs the path of ffmpeg');
     try {
-      const rgb = await decodeWithFfmpeg(job.ffmpeg, job.input, meta.nclx, job.workDir);
-      return { jpeg: await encodeJpeg(rgb, job.quality, job.encoder), decoder: 'ffmpeg', encoder: jpegEncoderName(job.encoder) };
+      if (job.encoder === 'jpeg-js') throw new FfmpegDecodeError('not taken by the ffmpeg decoder: it encodes with sharp');
+      return { jpeg: await convertWithFfmpeg(job.ffmpeg, job.input, meta.nclx, job.quality, job.workDir), decoder: 'ffmpeg', encoder: 'sharp' };
     } catch (err) {
       if (!(err instanceof FfmpegDecodeError)) throw err;
       fallbackReason = err.message;

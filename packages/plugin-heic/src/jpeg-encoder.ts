@@ -7,7 +7,7 @@ import type { RgbImage } from './wasm-decoder.js';
 
 export type JpegEncoderName = 'sharp' | 'jpeg-js';
 
-type SharpFactory = ((input: Uint8Array, options: { raw: { width: number; height: number; channels: 3 } }) => {
+type SharpFactory = ((input: Uint8Array | string, options?: { raw: { width: number; height: number; channels: 3 } }) => {
   jpeg(options: { quality: number; chromaSubsampling: string; optimiseCoding: boolean }): { toBuffer(): Promise<Uint8Array> };
 }) & { concurrency(n: number): number; cache(enabled: boolean): unknown };
 
@@ -55,4 +55,14 @@ export async function encodeJpeg(image: RgbImage, quality: number, prefer?: Jpeg
     rgba[j + 3] = 255;
   }
   return jpeg.encode({ data: rgba, width: image.width, height: image.height }, quality).data;
+}
+
+/**
+ * Encodes the image file at `path` (a TIFF from the ffmpeg decoder) with sharp, which streams it
+ * in strips rather than holding the pixels in this process. Undefined when sharp cannot load here.
+ */
+export async function encodeJpegFile(path: string, quality: number): Promise<Uint8Array | undefined> {
+  const sharp = loadSharp();
+  if (!sharp) return undefined;
+  return sharp(path).jpeg({ quality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer();
 }
