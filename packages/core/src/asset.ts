@@ -18,6 +18,13 @@ export interface OpenOptions {
   /** Start reading at this byte offset (resume). Default 0. */
   offset?: number;
   signal?: AbortSignal;
+  /**
+   * The consumer is done with a chunk once it asks for the next one (it hashes and writes, never
+   * keeps one): the source may read later chunks into the same memory. A source that passes chunks
+   * straight through may forward this; one that buffers or reads ahead on its own must not. Ignored
+   * by sources that allocate per chunk anyway. Default false.
+   */
+  reuseChunks?: boolean;
 }
 
 /**

@@ -24,7 +24,7 @@ export interface PipelineConfig {
   /** Transforms shared by every sink, run once per asset. */
   transforms?: StepConfig[];
   sinks: SinkConfig[];
-  /** Assets in flight at once (default 4). Bounds memory: a slow sink stalls the source. */
+  /** Assets in flight at once (default: the widest sink's concurrency, at least 4, at most 16). Bounds memory: a slow sink stalls the source. */
   concurrency?: number;
 }
 

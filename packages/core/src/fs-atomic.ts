@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rename, rm, utimes } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { HashName } from './capabilities.js';
 import { abortError } from './errors.js';
 import { createHasher } from './hash.js';
+import { releaseBuffer, takeBuffer } from './internal/buffer-pool.js';
+import { syncDir } from './internal/dir-sync.js';
 
 /** Prefix of in-progress files; sinks and `verify` ignore names that start with it. */
 export const TEMP_PREFIX = '.keepsake-partial-';
@@ -20,6 +22,12 @@ export interface AtomicWriteOptions {
   noClobber?: boolean;
   /** fsync file and folder (default true). */
   durable?: boolean;
+  /**
+   * Checks the file once it is under its final name (a read-back), while the folder fsync that
+   * makes the rename durable runs. If it throws, the file is removed again and the error
+   * rethrown; the write resolves only after both are done.
+   */
+  verify?(path: string, written: AtomicWriteResult): Promise<void>;
 }
 
 export interface AtomicWriteResult {
@@ -43,34 +51,50 @@ export async function writeStreamAtomic(
   const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
   let bytes = 0;
   let closed = false;
+  let renamed = false;
+  let digests: AtomicWriteResult['hashes'] | undefined;
+  const result = (): AtomicWriteResult => {
+    digests ??= Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])) as AtomicWriteResult['hashes'];
+    return { bytes, hashes: digests };
+  };
   try {
     for await (const chunk of source) {
       if (options.signal?.aborted) throw abortError(options.signal.reason);
+      // the write runs on libuv's pool while this thread hashes the same (read-only) bytes
+      const writing = writeAll(fh, chunk, bytes);
+      writing.catch(() => {}); // awaited just below; a hasher throwing first must not leave it unhandled
       for (const [, h] of hashers) h.update(chunk);
-      let off = 0;
-      while (off < chunk.byteLength) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-        off += bytesWritten;
-      }
+      await writing;
       bytes += chunk.byteLength;
       options.onProgress?.(chunk.byteLength);
     }
     if (options.signal?.aborted) throw abortError(options.signal.reason);
+    if (options.mtimeMs !== undefined) {
+      // before the fsync, so the capture date is as durable as the bytes
+      const t = new Date(options.mtimeMs);
+      await fh.utimes(t, t);
+    }
     if (options.durable !== false) await fh.sync();
     await fh.close();
     closed = true;
-    if (options.mtimeMs !== undefined) {
-      const t = new Date(options.mtimeMs);
-      await utimes(tmp, t, t);
-    }
     await commitRename(tmp, dest, options.noClobber !== false);
-    if (options.durable !== false) await syncDir(dirname(dest));
+    renamed = true;
+    const syncing = options.durable !== false ? syncDir(dirname(dest)) : Promise.resolve();
+    const checking = options.verify ? options.verify(dest, result()) : Promise.resolve();
+    const [synced, checked] = await Promise.allSettled([syncing, checking]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (synced.status === 'rejected') throw synced.reason;
   } catch (err) {
+    if (renamed) {
+      // ours since the no-clobber rename succeeded: unverified bytes never stay under the name
+      await rm(dest, { force: true }).catch(() => {});
+      throw err;
+    }
     if (!closed) await fh.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
     throw err;
   }
-  return { bytes, hashes: Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])) as AtomicWriteResult['hashes'] };
+  return result();
 }
 
 /**
@@ -80,7 +104,6 @@ export async function writeStreamAtomic(
  */
 async function commitRename(tmp: string, dest: string, noClobber: boolean): Promise<void> {
   if (!noClobber) return rename(tmp, dest);
-  const { link, unlink, stat } = await import('node:fs/promises');
   try {
     await link(tmp, dest);
     await unlink(tmp);
@@ -98,45 +121,44 @@ async function commitRename(tmp: string, dest: string, noClobber: boolean): Prom
   await rename(tmp, dest);
 }
 
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // directories cannot be opened for fsync on Windows
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  try {
-    await fh.sync();
-  } catch {
-    // some filesystems (network mounts) refuse fsync on directories; the file itself was synced
-  } finally {
-    await fh.close();
-  }
+async function writeAll(fh: FileHandle, chunk: Uint8Array, at: number): Promise<void> {
+  let off = 0;
+  while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off, at + off)).bytesWritten;
 }
 
 /** Reads a file and returns the requested hashes (sha256 by default), for read-back verification. */
 export async function hashFile(path: string, names: readonly HashName[] = ['sha256'], signal?: AbortSignal): Promise<{ bytes: number; hashes: Record<string, string> }> {
   const hashers = names.map((n) => [n, createHasher(n)] as const);
-  const fh = await open(path, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
   let bytes = 0;
-  try {
-    for (;;) {
-      if (signal?.aborted) throw abortError(signal.reason);
-      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, null);
-      if (bytesRead === 0) break;
-      const view = buf.subarray(0, bytesRead);
-      for (const [, h] of hashers) h.update(view);
-      bytes += bytesRead;
-    }
-  } finally {
-    await fh.close();
+  for await (const chunk of readFileStream(path, { reuseChunks: true, ...(signal ? { signal } : {}) })) {
+    for (const [, h] of hashers) h.update(chunk);
+    bytes += chunk.byteLength;
   }
   return { bytes, hashes: Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])) };
 }
 
+export interface ReadFileStreamOptions {
+  offset?: number;
+  signal?: AbortSignal;
+  /** Bytes per chunk (default 1 MiB). */
+  chunkSize?: number;
+  /**
+   * The consumer is done with a chunk when it asks for the next one (see `OpenOptions`): chunks
+   * then come from two pooled buffers, and the next chunk is read while the consumer works on
+   * the current one.
+   */
+  reuseChunks?: boolean;
+}
+
 /** Streams a local file from `offset` in 1 MiB chunks (a `Resource.open` for files). */
-export async function* readFileStream(path: string, options: { offset?: number; signal?: AbortSignal; chunkSize?: number } = {}): AsyncGenerator<Uint8Array> {
-  const fh = await open(path, 'r');
+export async function* readFileStream(path: string, options: ReadFileStreamOptions = {}): AsyncGenerator<Uint8Array> {
   let pos = options.offset ?? 0;
   const size = options.chunkSize ?? 1 << 20;
+  if (options.reuseChunks) {
+    yield* readAhead(path, pos, size, options);
+    return;
+  }
+  const fh = await open(path, 'r');
   try {
     for (;;) {
       if (options.signal?.aborted) throw abortError(options.signal.reason);
@@ -147,6 +169,52 @@ export async function* readFileStream(path: string, options: { offset?: number; 
       yield bytesRead === size ? buf : buf.subarray(0, bytesRead);
     }
   } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Reads ahead into two pooled buffers: while the consumer has one chunk, the next is being read.
+ * A fresh buffer per chunk would cost a page fault per 4 KiB and GC work for every megabyte.
+ */
+async function* readAhead(path: string, start: number, size: number, o: ReadFileStreamOptions): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r');
+  const bufs = [takeBuffer(size), takeBuffer(size)];
+  const queue: { buf: Buffer; done: Promise<number> }[] = [];
+  let next = start; // where the next read goes
+  let pos = start; // the first byte not yet handed out
+  const issue = (buf: Buffer) => {
+    const done = fh.read(buf, 0, size, next).then((r) => r.bytesRead);
+    done.catch(() => {}); // awaited below or in finally; never an unhandled rejection
+    queue.push({ buf, done });
+    next += size;
+  };
+  for (const b of bufs) issue(b);
+  let held: Buffer | undefined;
+  try {
+    for (;;) {
+      if (o.signal?.aborted) throw abortError(o.signal.reason);
+      // the consumer asked for more, so it is done with the chunk it had: read the next one into it
+      if (held) issue(held);
+      held = undefined;
+      const e = queue.shift()!;
+      const bytesRead = await e.done;
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      if (bytesRead < size) {
+        // a short read (usually the end): the reads queued after it assumed a full chunk
+        const dropped = queue.splice(0);
+        for (const d of dropped) await d.done.catch(() => 0);
+        next = pos;
+        for (const d of dropped) issue(d.buf);
+      }
+      held = e.buf;
+      yield bytesRead === size ? e.buf : e.buf.subarray(0, bytesRead);
+    }
+  } finally {
+    // no read may still be filling a buffer when it goes back to the pool or the file closes
+    for (const q of queue) await q.done.catch(() => 0);
+    for (const b of bufs) releaseBuffer(b);
     await fh.close();
   }
 }

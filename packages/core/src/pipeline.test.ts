@@ -83,6 +83,20 @@ describe('runPipeline', () => {
     expect(slow.maxActive).toBe(1);
   });
 
+  it('by default keeps enough assets in flight for the widest sink (at least 4, at most 16)', async () => {
+    const run = async (maxConcurrency: number, concurrency?: number) => {
+      const ledger = Ledger.open(':memory:');
+      const sink = new MemorySink('mem:wide', { maxConcurrency });
+      sink.delayMs = 5;
+      await runPipeline(prepared(new MemorySource('mem:src', assets(40)), [sink], concurrency ? { concurrency } : {}), { ledger });
+      return sink.maxActive;
+    };
+    expect(await run(8)).toBe(8);
+    expect(await run(2)).toBe(2);
+    expect(await run(32)).toBe(16);
+    expect(await run(8, 3)).toBe(3); // the config's window wins
+  });
+
   it('retries retryable errors and reports permanent ones per item, continuing the run', async () => {
     const ledger = Ledger.open(':memory:');
     const sink = new MemorySink('mem:a', { maxConcurrency: 1 });

@@ -148,7 +148,9 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
   let fatal: KeepsakeError | undefined;
 
   const hasBatching = prepared.sinks.some((s) => typeof s.sink.flush === 'function');
-  const inFlightLimit = prepared.concurrency ?? (hasBatching ? 64 : 4);
+  // the window must be wide enough to keep the widest sink busy (a folder sink overlaps fsyncs)
+  const widest = Math.max(0, ...prepared.sinks.map(putsAtOnce));
+  const inFlightLimit = prepared.concurrency ?? (hasBatching ? 64 : Math.min(MAX_DEFAULT_WINDOW, Math.max(4, widest)));
   const sinks: SinkRuntime[] = prepared.sinks.map((s) => {
     const chain = [chainOf(prepared.transforms), chainOf(s.transforms)].filter(Boolean).join('>');
     // "delivered" is as done as it gets for a sink that cannot verify (email): never send twice
@@ -156,9 +158,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
   });
   // a batching sink holds puts open until it flushes, so it must accept a whole window of them
   function semFor(s: SinkSetup): Semaphore {
-    return new Semaphore(
-      Math.max(1, s.sink.flush ? inFlightLimit : Math.min(s.concurrency ?? s.sink.capabilities.maxConcurrency, s.sink.capabilities.maxConcurrency)),
-    );
+    return new Semaphore(s.sink.flush ? Math.max(1, inFlightLimit) : putsAtOnce(s));
   }
   const runId = o.dryRun ? 0 : ledger.beginRun(prepared.name);
   const startedAt = new Date().toISOString();
@@ -456,6 +456,14 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
   if (!o.dryRun) ledger.endRun(runId, report);
   emit({ type: 'run-end', report });
   return report;
+}
+
+/** Default cap on assets in flight when no sink batches (the config's `concurrency` overrides it). */
+const MAX_DEFAULT_WINDOW = 16;
+
+/** Concurrent puts a non-batching sink gets: its own limit, lowered (never raised) by the config. */
+function putsAtOnce(s: SinkSetup): number {
+  return Math.max(1, Math.min(s.concurrency ?? s.sink.capabilities.maxConcurrency, s.sink.capabilities.maxConcurrency));
 }
 
 /** Every resource handed to the sink must come back stored, with the source's hash when known. */

@@ -14,7 +14,7 @@ export function openFile(path: string, key: string, size: number, mtimeMs: numbe
       const expected = size - start;
       let got = 0;
       try {
-        for await (const chunk of readFileStream(path, { offset: start, signal: options.signal })) {
+        for await (const chunk of readFileStream(path, { offset: start, signal: options.signal, reuseChunks: options.reuseChunks })) {
           got += chunk.byteLength;
           if (got > expected) throw sourceChanged(path, `now larger than the ${size} bytes found by the scan`, key);
           yield chunk;

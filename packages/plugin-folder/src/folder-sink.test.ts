@@ -32,7 +32,7 @@ describe('folder sink: create', () => {
   it('key names the absolute folder; relative paths start at the config folder', async () => {
     const s = await sink();
     expect(s.key).toBe(`folder:${root}`);
-    expect(s.capabilities).toMatchObject({ hashes: ['sha256'], atomicWrite: true, maxConcurrency: 4, preservesCaptureDate: true, livePhotoPairs: true, offsite: false, canVerify: true });
+    expect(s.capabilities).toMatchObject({ hashes: ['sha256'], atomicWrite: true, maxConcurrency: 8, preservesCaptureDate: true, livePhotoPairs: true, offsite: false, canVerify: true });
     expect((await sink({ offsite: true })).capabilities.offsite).toBe(true);
   });
 

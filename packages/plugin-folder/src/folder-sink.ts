@@ -77,7 +77,8 @@ export class FolderSink implements Sink {
     this.capabilities = defineCapabilities({
       hashes: ['sha256'],
       atomicWrite: true,
-      maxConcurrency: 4,
+      // 8 puts at once: their fsyncs share journal commits and overlap the hashing (4 → 8: 7.3 s → 6.3 s for 2 GB)
+      maxConcurrency: 8,
       preservesCaptureDate: true,
       livePhotoPairs: true,
       offsite: o.offsite,
@@ -282,7 +283,7 @@ export class FolderSink implements Sink {
     let wanted = r.sha256 ? Promise.resolve(r.sha256) : incoming.get(r);
     if (!wanted) {
       // The pipeline normally supplies sha256; without it, hash the incoming stream once.
-      wanted = sha256Of(r.open({ signal: ctx.signal })).then((h) => h.sha256);
+      wanted = sha256Of(r.open({ signal: ctx.signal, reuseChunks: true })).then((h) => h.sha256);
       incoming.set(r, wanted);
     }
     return existing === (await wanted) ? { sha256: existing, size } : false;
@@ -301,13 +302,16 @@ export class FolderSink implements Sink {
           continue;
         }
         const dest = join(dir, item.name);
+        const readBack = this.o.verify === 'read-back';
         let result: Awaited<ReturnType<typeof writeStreamAtomic>>;
         try {
-          result = await writeStreamAtomic(dest, r.open({ signal: ctx.signal }), {
-            hashes: this.o.verify === 'read-back' ? [READ_BACK_HASH] : [],
+          // writeStreamAtomic hashes and writes each chunk before asking for the next: never keeps one
+          result = await writeStreamAtomic(dest, r.open({ signal: ctx.signal, reuseChunks: true }), {
+            hashes: readBack ? [READ_BACK_HASH] : [],
             signal: ctx.signal,
             onProgress: (b) => ctx.onProgress(b),
             noClobber: true,
+            ...(readBack ? { verify: (path, written) => this.readBack(path, written, asset, r, ctx.signal) } : {}),
             ...(r.mtimeMs !== undefined ? { mtimeMs: r.mtimeMs } : {}),
           });
         } catch (err) {
@@ -319,18 +323,7 @@ export class FolderSink implements Sink {
         }
         written.push(dest);
         index.names.set(item.key, item.name);
-        let verified = false;
-        if (this.o.verify === 'read-back') {
-          // sha256 was computed over exactly the bytes written; reading the file back and
-          // matching its CRC-32 with the one taken in the same pass proves the stored copy is
-          // those bytes, at a fraction of a second sha256 pass (`verify` later re-hashes sha256).
-          const back = await hashFile(dest, [READ_BACK_HASH], ctx.signal);
-          const expected = result.hashes[READ_BACK_HASH]!;
-          if (back.hashes[READ_BACK_HASH] !== expected || back.bytes !== result.bytes) {
-            throw SinkError.verifyMismatch(dest, `crc32 ${expected}`, `crc32 ${back.hashes[READ_BACK_HASH]}`, { stage: 'put', assetId: asset.id, resource: r.key, location: dest });
-          }
-          verified = true;
-        }
+        const verified = readBack;
         items.push({ resourceKey: r.key, role: r.role, name: r.name, location: location(item.name), size: result.bytes, hashes: { sha256: result.hashes.sha256 }, verified });
       }
       return items;
@@ -342,6 +335,19 @@ export class FolderSink implements Sink {
         index.names.delete(collisionKey(name));
       }
       throw err;
+    }
+  }
+
+  /**
+   * sha256 was computed over exactly the bytes written; reading the file back and matching its
+   * CRC-32 with the one taken in the same pass proves the stored copy is those bytes, at a
+   * fraction of a second sha256 pass (`verify` later re-hashes sha256).
+   */
+  private async readBack(path: string, written: { bytes: number; hashes: Record<string, string> }, asset: Asset, r: Resource, signal: AbortSignal): Promise<void> {
+    const back = await hashFile(path, [READ_BACK_HASH], signal);
+    const expected = written.hashes[READ_BACK_HASH]!;
+    if (back.hashes[READ_BACK_HASH] !== expected || back.bytes !== written.bytes) {
+      throw SinkError.verifyMismatch(path, `crc32 ${expected}`, `crc32 ${back.hashes[READ_BACK_HASH]}`, { stage: 'put', assetId: asset.id, resource: r.key, location: path });
     }
   }
 

@@ -101,6 +101,25 @@ describe('folder source: open', () => {
     expect((await readAll(motion.open({ offset: 1_000_000 }))).equals(original.subarray(1_000_000))).toBe(true);
   });
 
+  it('with reuseChunks (a consumer that copies what it keeps) streams the same bytes and still checks size', async () => {
+    const [live] = await scanAll(await create({}));
+    const original = await readFile(join(FIXTURES, 'live-photo/train.mov'));
+    const copied = async (it: AsyncIterable<Uint8Array>) => {
+      const parts: Buffer[] = [];
+      for await (const c of it) parts.push(Buffer.from(c));
+      return Buffer.concat(parts);
+    };
+    const motion = live!.resources[1]!;
+    expect((await copied(motion.open({ reuseChunks: true }))).equals(original)).toBe(true);
+    expect((await copied(motion.open({ offset: 1_000_000, reuseChunks: true }))).equals(original.subarray(1_000_000))).toBe(true);
+    const dir = join(base, 'grows');
+    await mkdir(dir);
+    await writeFile(join(dir, 'e.jpg'), 'eeee');
+    const [e] = await scanAll(await create({ path: 'grows' }));
+    await writeFile(join(dir, 'e.jpg'), 'eeeeeeee');
+    await expect(copied(e!.resources[0]!.open({ reuseChunks: true }))).rejects.toMatchObject({ code: 'SOURCE_ITEM_CHANGED' });
+  });
+
   it('vanished, changed and unreadable files fail with typed errors', async () => {
     const dir = join(base, 'volatile');
     await mkdir(dir);

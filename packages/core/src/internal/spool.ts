@@ -20,7 +20,8 @@ export async function hashResource(
   const file = opts.spoolDir ? join(opts.spoolDir, `spool-${randomBytes(8).toString('hex')}`) : undefined;
   const fh = file ? await open(file, 'w') : undefined;
   try {
-    for await (const chunk of r.open({ signal: opts.signal })) {
+    // each chunk is hashed and written before the next is asked for
+    for await (const chunk of r.open({ signal: opts.signal, reuseChunks: true })) {
       if (opts.signal.aborted) throw abortError(opts.signal.reason);
       h.update(chunk);
       size += chunk.byteLength;
