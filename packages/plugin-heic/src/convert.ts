@@ -43,7 +43,7 @@ export interface ConvertResult {
   bytes: number;
   /** The decoder that produced the pixels (the fallback when ffmpeg did not take the image). */
   decoder: DecoderName;
-  encoder: JpegEncoderName | 'heif-convert';
+  encoder: JpegEncoderName | 'heif-convert' | 'ffmpeg';
   /** Why the ffmpeg decoder handed the image to another decoder. */
   fallbackReason?: string;
   /** What was carried over. */
@@ -136,8 +136,9 @@ async function decodeAndEncode(job: ConvertJob, meta: SourceMetadata): Promise<E
   if (job.decoder === 'ffmpeg') {
     if (!job.ffmpeg) throw new Error('The ffmpeg decoder needs the path of ffmpeg');
     try {
-      if (job.encoder === 'jpeg-js') throw new FfmpegDecodeError('not taken by the ffmpeg decoder: it encodes with sharp');
-      return { jpeg: await convertWithFfmpeg(job.ffmpeg, job.input, meta.nclx, job.quality, job.workDir), decoder: 'ffmpeg', encoder: 'sharp' };
+      if (job.encoder === 'jpeg-js') throw new FfmpegDecodeError('not taken by the ffmpeg decoder: the jpeg-js encoder was asked for');
+      const { jpeg, encoder } = await convertWithFfmpeg(job.ffmpeg, job.input, meta.nclx, job.quality, job.workDir);
+      return { jpeg, decoder: 'ffmpeg', encoder };
     } catch (err) {
       if (!(err instanceof FfmpegDecodeError)) throw err;
       fallbackReason = err.message;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertHeicFile } from './convert.js';
-import { ffmpegEnv, filterGraph, logProblem, outputSize, referenceSignal } from './ffmpeg-decoder.js';
+import { ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, outputSize, referenceSignal } from './ffmpeg-decoder.js';
 import { findHeifTools } from './heif-convert-cli.js';
 import type { HevcPlan } from './hevc-plan.js';
 import { FIXTURES, HAS_FFMPEG, HAS_HEIF_CONVERT, heifConvertReference, psnr } from './test-helpers.test-helper.js';
@@ -16,19 +16,32 @@ const grid: HevcPlan = { tiles: Array.from({ length: 48 }, (_, i) => i + 2), til
 describe('filter graph', () => {
   it('assembles the grid, crops it, applies transforms in file order, converts like libheif 1.15', () => {
     const plan: HevcPlan = { ...grid, transforms: [{ type: 'irot', angle: 3 }, { type: 'imir', mode: 1 }] };
-    expect(filterGraph(plan, { matrix: 6, fullRange: true })).toBe(
-      'tile=8x6,crop=4032:3024:0:0,transpose=clock,hflip,scale=in_range=pc:in_color_matrix=bt601:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
+    expect(filterGraph(plan, { matrix: 6, fullRange: true }, 'jpeg')).toBe(
+      'tile=8x6,crop=4032:3024:0:0,transpose=clock,hflip,scale=in_range=pc:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p',
+    );
+    expect(filterGraph(plan, { matrix: 1, fullRange: true }, 'rgb-tiff')).toBe(
+      'tile=8x6,crop=4032:3024:0:0,transpose=clock,hflip,scale=in_range=pc:in_color_matrix=bt709:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
     );
     expect(outputSize(plan)).toEqual({ width: 3024, height: 4032 });
   });
 
   it('needs no tile or crop filter for a single image; maps irot 1/2 and imir 0', () => {
     const single: HevcPlan = { ...grid, tiles: [1], columns: 1, rows: 1, tileWidth: 1080, tileHeight: 1920, width: 1080, height: 1920 };
-    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 1 }] }, { matrix: 1, fullRange: false })).toBe(
+    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 1 }] }, { matrix: 1, fullRange: false }, 'rgb-tiff')).toBe(
       'transpose=cclock,scale=in_range=tv:in_color_matrix=bt709:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
     );
-    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 2 }, { type: 'imir', mode: 0 }] }, { matrix: 9, fullRange: true })).toContain('hflip,vflip,vflip,scale=');
+    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 2 }, { type: 'imir', mode: 0 }] }, { matrix: 9, fullRange: true }, 'rgb-tiff')).toContain('hflip,vflip,vflip,scale=');
     expect(outputSize({ ...single, transforms: [{ type: 'irot', angle: 2 }] })).toEqual({ width: 1080, height: 1920 });
+    // Limited-range BT.601 is stretched to JFIF's full range on the way to the JPEG encoder.
+    expect(filterGraph(single, { matrix: 6, fullRange: false }, 'jpeg')).toBe('scale=in_range=tv:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p');
+  });
+
+  it("uses libjpeg's tables for the quality with ffmpeg's JPEG encoder, and only for BT.601", () => {
+    const args = jpegEncoderArgs(92);
+    expect(args.slice(0, 8)).toEqual(['-c:v', 'mjpeg', '-q:v', '8', '-qmin', '8', '-qmax', '8']);
+    expect(args[9]?.startsWith('3,2,2,3,4,6,8,10,')).toBe(true);
+    expect(isJfifColour({ matrix: 6, fullRange: false })).toBe(true);
+    expect(isJfifColour({ matrix: 1, fullRange: true })).toBe(false);
   });
 });
 
@@ -69,7 +82,7 @@ describe.skipIf(!HAS_FFMPEG || !HAS_HEIF_CONVERT)('ffmpeg decoder on the real fi
     ['motion-photo/sample_MP.heic', 1080, 1920], // single image, limited range by VUI default
   ] as const;
   for (const [name, width, height] of cases) {
-    it(`${name}: decoded by ffmpeg, matches heif-convert (PSNR ≥ 45 dB after both JPEG encodes)`, async () => {
+    it(`${name}: decoded by ffmpeg, matches heif-convert (PSNR ≥ 42 dB after both JPEG encodes)`, async () => {
       const tools = await findHeifTools(undefined, process.env);
       const output = join(dir, `${name.replace('/', '_')}.jpg`);
       const result = await convertHeicFile({ input: `${FIXTURES}/${name}`, output, quality: 92, decoder: 'ffmpeg', ffmpeg: 'ffmpeg', ...(tools ? { tools } : {}), workDir: join(dir, `w-${name.replace('/', '_')}`) });
@@ -78,7 +91,7 @@ describe.skipIf(!HAS_FFMPEG || !HAS_HEIF_CONVERT)('ffmpeg decoder on the real fi
       const refDir = mkdtempSync(join(dir, 'ref-'));
       heifConvertReference(`${FIXTURES}/${name}`, refDir);
       const ref = name.includes('spatial') ? 'out-1.jpg' : 'out.jpg';
-      expect(await psnr(output, join(refDir, ref))).toBeGreaterThanOrEqual(45);
+      expect(await psnr(output, join(refDir, ref))).toBeGreaterThanOrEqual(42);
     });
   }
 });
@@ -110,7 +123,7 @@ describe.skipIf(!HAS_FFMPEG)('falling back to another decoder', () => {
     const short = fakeFfmpeg('short-ffmpeg', 'cat > /dev/null; echo "[info] 1 frames decoded;" >&2; for last; do :; done; head -c 10 /dev/zero > "$last"');
     const result = await viaFfmpeg(SMALL, short, 'short');
     expect(result.decoder).toBe('wasm');
-    expect(result.fallbackReason).toMatch(/could not be encoded/);
+    expect(result.fallbackReason).toMatch(/not a readable JPEG/);
   });
 
   it('hands a tile with a broken NAL length to the other decoder', async () => {

@@ -112,9 +112,12 @@ export function iccSegments(icc: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** The APPn segments an encoder wrote that keepsake replaces with its own (JFIF, Exif, XMP, ICC). */
+/**
+ * What an encoder wrote that keepsake replaces: APPn segments (JFIF, Exif, XMP, ICC: keepsake
+ * writes its own) and comments (ffmpeg signs its JPEGs "Lavc…"; a HEIC has no comment to carry).
+ */
 function isReplacedByKeepsake(s: JpegSegment): boolean {
-  return s.marker >= 0xe0 && s.marker <= 0xef;
+  return (s.marker >= 0xe0 && s.marker <= 0xef) || s.marker === 0xfe;
 }
 
 /**
