@@ -163,25 +163,32 @@ for (const [name, s] of Object.entries(seconds)) {
 
 // All cores: keepsake's pool of N workers vs N parallel heif-convert processes vs plain heic-convert
 // (one at a time, as it runs), in alternating blocks of one round each so load drift hits all alike.
-console.log(`\nAll ${CORES} cores, alternating blocks, ${rounds * IMAGES.length * 2} conversions each:`);
+console.log(`\nAll ${CORES} cores, alternating blocks (${CORES * IMAGES.length} conversions per block for parallel contenders, ${IMAGES.length} for heic-convert), ${rounds * 2} blocks each:`);
 const parallelPools = Object.fromEntries(decoders.map((d) => [d, new plugin.ConversionPool(CORES)]));
 for (const [decoder, pool] of Object.entries(parallelPools)) {
   await Promise.all(Array.from({ length: CORES }, (_, i) => pool.run(job(decoder as Decoder, IMAGES[0] as string, out('warm', i), join(WORK, `warm-${decoder}-${i}`)))));
 }
-const blocks: Record<string, () => Promise<number>> = {
+// Parallel contenders get CORES rounds per block (a multiple of the workers: 3 images on 2 workers
+// would leave one worker idle for the last image); heic-convert runs one at a time anyway.
+const blocks: Record<string, { jobs: () => (() => Promise<unknown>)[]; parallel: number }> = {
   ...Object.fromEntries(
-    decoders.map((d) => [`keepsake ${d} ×${CORES}`, () => throughput(jobsFor(1, (img, i) => () => parallelPools[d].run(job(d, img, out(`ksp-${d}`, i), join(WORK, `wp-${d}-${i}`)))), CORES)]),
+    decoders.map((d) => [`keepsake ${d} ×${CORES}`, { jobs: () => jobsFor(CORES, (img, i) => () => parallelPools[d].run(job(d, img, out(`ksp-${d}`, i), join(WORK, `wp-${d}-${i}`)))), parallel: CORES }]),
   ),
-  [`heif-convert ×${CORES}`]: () => throughput(jobsFor(1, (img, i) => () => run(tools.heifConvert, ['--quiet', '-q', String(QUALITY), img, out('refp', i)])), CORES),
-  'heic-convert (npm) as it runs': () => throughput(jobsFor(1, (img, i) => () => single['heic-convert (npm)'](img, 100 + i)), 1),
+  [`heif-convert ×${CORES}`]: { jobs: () => jobsFor(CORES, (img, i) => () => run(tools.heifConvert, ['--quiet', '-q', String(QUALITY), img, out('refp', i)])), parallel: CORES },
+  'heic-convert (npm) as it runs': { jobs: () => jobsFor(1, (img, i) => () => single['heic-convert (npm)'](img, 100 + i)), parallel: 1 },
 };
 const blockSeconds: Record<string, number> = Object.fromEntries(Object.keys(blocks).map((k) => [k, 0]));
+const blockJobs: Record<string, number> = Object.fromEntries(Object.keys(blocks).map((k) => [k, 0]));
 for (let b = 0; b < rounds * 2; b++) {
-  for (const [name, block] of Object.entries(blocks)) blockSeconds[name] = (blockSeconds[name] as number) + IMAGES.length / (await block());
+  for (const [name, block] of Object.entries(blocks)) {
+    const jobs = block.jobs();
+    blockSeconds[name] = (blockSeconds[name] as number) + jobs.length / (await throughput(jobs, block.parallel));
+    blockJobs[name] = (blockJobs[name] as number) + jobs.length;
+  }
 }
 for (const pool of Object.values(parallelPools)) await pool.close();
 for (const [name, s] of Object.entries(blockSeconds)) {
-  results[name] = (rounds * 2 * IMAGES.length) / s;
+  results[name] = (blockJobs[name] as number) / s;
   console.log(`  ${name.padEnd(32)} ${(results[name] as number).toFixed(3)} conversions/s`);
 }
 
