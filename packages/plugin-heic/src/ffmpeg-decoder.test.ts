@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertHeicFile } from './convert.js';
-import { ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, outputSize, referenceSignal } from './ffmpeg-decoder.js';
+import { ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, referenceSignal } from './ffmpeg-decoder.js';
+import { gridLayout } from './grid-layout.js';
 import { findHeifTools } from './heif-convert-cli.js';
 import type { HevcPlan } from './hevc-plan.js';
 import { FIXTURES, HAS_FFMPEG, HAS_HEIF_CONVERT, heifConvertReference, psnr } from './test-helpers.test-helper.js';
@@ -14,26 +15,30 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const grid: HevcPlan = { tiles: Array.from({ length: 48 }, (_, i) => i + 2), tileWidth: 512, tileHeight: 512, columns: 8, rows: 6, width: 4032, height: 3024, transforms: [], sps: undefined };
 
 describe('filter graph', () => {
-  it('assembles the grid, crops it, applies transforms in file order, converts like libheif 1.15', () => {
+  it('turns each tile, assembles the turned grid, crops, converts like libheif 1.15', () => {
     const plan: HevcPlan = { ...grid, transforms: [{ type: 'irot', angle: 3 }, { type: 'imir', mode: 1 }] };
-    expect(filterGraph(plan, { matrix: 6, fullRange: true }, 'jpeg')).toBe(
-      'tile=8x6,crop=4032:3024:0:0,transpose=clock,hflip,scale=in_range=pc:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p',
+    const layout = gridLayout(plan);
+    // irot 3 (a clockwise turn) moves the bottom padding to the left, the mirror moves it back right.
+    expect(layout).toMatchObject({ columns: 6, rows: 8, crop: { width: 3024, height: 4032, x: 0, y: 0 } });
+    expect(filterGraph(plan, layout, { matrix: 6, fullRange: true }, 'jpeg')).toBe(
+      'transpose=clock,hflip,tile=6x8,crop=3024:4032:0:0,scale=in_range=pc:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p',
     );
-    expect(filterGraph(plan, { matrix: 1, fullRange: true }, 'rgb-tiff')).toBe(
-      'tile=8x6,crop=4032:3024:0:0,transpose=clock,hflip,scale=in_range=pc:in_color_matrix=bt709:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
+    expect(filterGraph(grid, gridLayout(grid), { matrix: 1, fullRange: true }, 'rgb-tiff')).toBe(
+      'tile=8x6,crop=4032:3024:0:0,scale=in_range=pc:in_color_matrix=bt709:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
     );
-    expect(outputSize(plan)).toEqual({ width: 3024, height: 4032 });
   });
 
   it('needs no tile or crop filter for a single image; maps irot 1/2 and imir 0', () => {
     const single: HevcPlan = { ...grid, tiles: [1], columns: 1, rows: 1, tileWidth: 1080, tileHeight: 1920, width: 1080, height: 1920 };
-    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 1 }] }, { matrix: 1, fullRange: false }, 'rgb-tiff')).toBe(
+    const turned: HevcPlan = { ...single, transforms: [{ type: 'irot', angle: 1 }] };
+    expect(filterGraph(turned, gridLayout(turned), { matrix: 1, fullRange: false }, 'rgb-tiff')).toBe(
       'transpose=cclock,scale=in_range=tv:in_color_matrix=bt709:flags=neighbor+accurate_rnd+full_chroma_int,format=rgb24',
     );
-    expect(filterGraph({ ...single, transforms: [{ type: 'irot', angle: 2 }, { type: 'imir', mode: 0 }] }, { matrix: 9, fullRange: true }, 'rgb-tiff')).toContain('hflip,vflip,vflip,scale=');
-    expect(outputSize({ ...single, transforms: [{ type: 'irot', angle: 2 }] })).toEqual({ width: 1080, height: 1920 });
+    expect(gridLayout(turned).crop).toEqual({ width: 1920, height: 1080, x: 0, y: 0 });
+    const flipped: HevcPlan = { ...single, transforms: [{ type: 'irot', angle: 2 }, { type: 'imir', mode: 0 }] };
+    expect(filterGraph(flipped, gridLayout(flipped), { matrix: 9, fullRange: true }, 'rgb-tiff')).toContain('hflip,vflip,vflip,scale=');
     // Limited-range BT.601 is stretched to JFIF's full range on the way to the JPEG encoder.
-    expect(filterGraph(single, { matrix: 6, fullRange: false }, 'jpeg')).toBe('scale=in_range=tv:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p');
+    expect(filterGraph(single, gridLayout(single), { matrix: 6, fullRange: false }, 'jpeg')).toBe('scale=in_range=tv:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p');
   });
 
   it("uses libjpeg's tables for the quality with ffmpeg's JPEG encoder, and only for BT.601", () => {

@@ -17,6 +17,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKeepsakeError } from '@keepsake/core';
 import { type HeifFile, MEDIA_MALFORMED, readHeif, readHeifGrid, withFile } from '@keepsake/media';
+import { type GridLayout, gridLayout } from './grid-layout.js';
 import { annexBStream, type DisplayTransform, HevcStreamError, type HevcPlan, planHevcDecode } from './hevc-plan.js';
 import { encodeJpegFile } from './jpeg-encoder.js';
 import { libjpegQuantTables } from './jpeg-quant.js';
@@ -65,18 +66,19 @@ export function isJfifColour(colour: ColourSignal): boolean {
 export type FfmpegOutput = 'jpeg' | 'rgb-tiff';
 
 /**
- * The filter graph: grid → crop → transforms in file order → either full-range BT.601 YCbCr for
- * ffmpeg's JPEG encoder (the pixels iPhones code are already that: nothing is converted) or RGB
- * exactly as libheif 1.15 converts it (nearest-neighbour chroma, accurate rounding).
+ * The filter graph: transforms on each tile (in file order; see grid-layout.ts) → grid → crop →
+ * either full-range BT.601 YCbCr for ffmpeg's JPEG encoder (the pixels iPhones code are already
+ * that: nothing is converted) or RGB exactly as libheif 1.15 converts it (nearest-neighbour
+ * chroma, accurate rounding).
  */
-export function filterGraph(plan: HevcPlan, colour: ColourSignal, output: FfmpegOutput): string {
+export function filterGraph(plan: HevcPlan, layout: GridLayout, colour: ColourSignal, output: FfmpegOutput): string {
   const filters: string[] = [];
-  if (plan.tiles.length > 1) filters.push(`tile=${plan.columns}x${plan.rows}`);
-  if (plan.width !== plan.columns * plan.tileWidth || plan.height !== plan.rows * plan.tileHeight) filters.push(`crop=${plan.width}:${plan.height}:0:0`);
   for (const t of plan.transforms) {
     const f = transformFilter(t);
     if (f) filters.push(f);
   }
+  if (layout.tiles.length > 1) filters.push(`tile=${layout.columns}x${layout.rows}`);
+  if (!layout.fillsCanvas) filters.push(`crop=${layout.crop.width}:${layout.crop.height}:${layout.crop.x}:${layout.crop.y}`);
   const input = `in_range=${colour.fullRange ? 'pc' : 'tv'}:in_color_matrix=${swsMatrix(colour.matrix)}`;
   if (output === 'jpeg') filters.push(`scale=${input}:out_range=pc:out_color_matrix=bt601`, 'format=yuvj420p');
   else filters.push(`scale=${input}:flags=neighbor+accurate_rnd+full_chroma_int`, 'format=rgb24');
@@ -91,12 +93,6 @@ export function filterGraph(plan: HevcPlan, colour: ColourSignal, output: Ffmpeg
 export function jpegEncoderArgs(quality: number): string[] {
   const { luma, chroma } = libjpegQuantTables(quality);
   return ['-c:v', 'mjpeg', '-q:v', '8', '-qmin', '8', '-qmax', '8', '-intra_matrix', luma.join(','), '-chroma_intra_matrix', chroma.join(',')];
-}
-
-/** Output size after the transforms (a quarter turn swaps width and height). */
-export function outputSize(plan: HevcPlan): { width: number; height: number } {
-  const quarterTurns = plan.transforms.reduce((n, t) => n + (t.type === 'irot' ? t.angle : 0), 0);
-  return quarterTurns % 2 === 1 ? { width: plan.height, height: plan.width } : { width: plan.width, height: plan.height };
 }
 
 /**
@@ -174,12 +170,13 @@ export async function convertWithFfmpeg(
   workDir: string,
   signal?: AbortSignal,
 ): Promise<{ jpeg: Uint8Array; encoder: 'ffmpeg' | 'sharp' }> {
-  const { plan, stream } = await withFile(input, async (ra) => {
+  const { plan, layout, stream } = await withFile(input, async (ra) => {
     try {
       const heif: HeifFile = await readHeif(ra);
       const planned = planHevcDecode(heif, await readHeifGrid(ra, heif, heif.primaryItemId));
       if ('unsupported' in planned) throw new FfmpegDecodeError(`not taken by the ffmpeg decoder: ${planned.unsupported}`);
-      return { plan: planned, stream: await annexBStream(ra, heif, planned) };
+      const layout = gridLayout(planned);
+      return { plan: planned, layout, stream: await annexBStream(ra, heif, layout.tiles) };
     } catch (err) {
       // Damage in the coded data: let the other decoder have its say (and give the error).
       if (err instanceof HevcStreamError || (isKeepsakeError(err) && err.code === MEDIA_MALFORMED)) throw new FfmpegDecodeError(err.message);
@@ -188,13 +185,13 @@ export async function convertWithFfmpeg(
   });
   const colour = referenceSignal(nclx, plan.sps);
   if (!colour) throw new FfmpegDecodeError('not taken by the ffmpeg decoder: its HEVC parameter set does not say how to convert its colours');
-  const { width, height } = outputSize(plan);
+  const { width, height } = layout.crop;
   const output: FfmpegOutput = isJfifColour(colour) ? 'jpeg' : 'rgb-tiff';
   const target = join(workDir, output === 'jpeg' ? 'ffmpeg.jpg' : 'pixels.tif');
   const encoder = output === 'jpeg' ? jpegEncoderArgs(quality) : ['-c:v', 'tiff', '-compression_algo', 'raw'];
   const args = [
     ...['-hide_banner', '-nostdin', '-loglevel', 'level+verbose', '-threads', '1', '-filter_threads', '1'],
-    ...['-f', 'hevc', '-i', 'pipe:0', '-vf', filterGraph(plan, colour, output), '-frames:v', '1', '-threads:v', '1'],
+    ...['-f', 'hevc', '-i', 'pipe:0', '-vf', filterGraph(plan, layout, colour, output), '-frames:v', '1', '-threads:v', '1'],
     ...encoder,
     ...['-f', 'image2', '-y', target],
   ];

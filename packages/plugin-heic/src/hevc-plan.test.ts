@@ -69,7 +69,7 @@ describe('planHevcDecode', () => {
 describe('Annex-B stream', () => {
   it('starts with VPS, SPS, PPS and carries every tile once, each NAL after a start code', async () => {
     const { heif, plan } = await planOf(IMG_2682);
-    const stream = await withFile(IMG_2682, (ra) => annexBStream(ra, heif, supported(plan)));
+    const stream = await withFile(IMG_2682, (ra) => annexBStream(ra, heif, supported(plan).tiles));
     const types: number[] = [];
     for (let i = 0; i + 4 < stream.length; i++) {
       if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 0 && stream[i + 3] === 1) types.push((stream[i + 4]! >> 1) & 0x3f);

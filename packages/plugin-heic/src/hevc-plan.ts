@@ -157,14 +157,14 @@ export function splitNalUnits(data: Uint8Array, nalLengthSize: number, itemId: n
 }
 
 /**
- * The plan's tiles as one Annex-B elementary stream (start codes, parameter sets before the first
- * tile and again whenever a tile's hvcC differs), which ffmpeg's raw `hevc` demuxer reads: one
- * picture per tile, in grid order.
+ * Tiles as one Annex-B elementary stream (start codes, parameter sets before the first tile and
+ * again whenever a tile's hvcC differs), which ffmpeg's raw `hevc` demuxer reads: one picture per
+ * tile, in the order given (the grid's, or the transformed grid's — see grid-layout.ts).
  */
-export async function annexBStream(ra: RandomAccess, heif: HeifFile, plan: HevcPlan): Promise<Uint8Array> {
+export async function annexBStream(ra: RandomAccess, heif: HeifFile, tiles: readonly number[]): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let previous: Uint8Array | undefined;
-  for (const id of plan.tiles) {
+  for (const id of tiles) {
     const hvcC = findProperty(heif, id, 'hvcC');
     if (!hvcC) throw new HevcStreamError(`item ${id} has no hvcC`);
     if (!previous || !sameBytes(previous, hvcC.raw)) {
