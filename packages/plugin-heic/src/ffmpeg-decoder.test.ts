@@ -59,10 +59,13 @@ describe('referenceSignal', () => {
 });
 
 describe('ffmpegEnv', () => {
-  it("asks glibc for huge pages without overriding the user's tunables", () => {
-    expect(ffmpegEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
-    expect(ffmpegEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
-    expect(ffmpegEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }).GLIBC_TUNABLES).toBe('glibc.malloc.hugetlb=0');
+  it("asks glibc for heap frames on huge pages without overriding the user's tunables", () => {
+    const mine = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=268435456:glibc.malloc.top_pad=67108864:glibc.malloc.trim_threshold=268435456';
+    expect(ffmpegEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', GLIBC_TUNABLES: mine });
+    expect(ffmpegEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe(`glibc.malloc.arena_max=2:${mine}`);
+    expect(ffmpegEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }).GLIBC_TUNABLES).toBe(
+      'glibc.malloc.hugetlb=0:glibc.malloc.mmap_threshold=268435456:glibc.malloc.top_pad=67108864:glibc.malloc.trim_threshold=268435456',
+    );
   });
 });
 
