@@ -4,8 +4,15 @@
  * and the display transforms (irot/imir) in the order the file lists them. Images the ffmpeg path
  * does not handle exactly (10-bit, monochrome, 4:2:2/4:4:4, clean-aperture crops, derived `iden`
  * images, unknown essential properties) get a reason instead, and another decoder takes them.
+ *
+ * ffmpeg decodes the tiles as one stream and its `tile` filter places frames by their decoded
+ * size; a frame of another size or format makes ffmpeg rebuild the filters and emit a part-filled
+ * grid, black where tiles are missing, with exit code 0. So every tile must share one SPS whose
+ * decoded size is the tiles' `ispe`, and each must be a picture of its own (an IDR, carrying no
+ * parameter sets) — libheif decodes each tile on its own.
  */
 import { findProperty, type HeifFile, type HeifGrid, type HeifProperty, itemProperties, type RandomAccess, readItemData } from '@keepsake/media';
+import { parseSps } from './hevc-vui.js';
 
 export type DisplayTransform = { type: 'irot'; angle: number } | { type: 'imir'; mode: number };
 
@@ -83,6 +90,7 @@ export function planHevcDecode(heif: HeifFile, grid: HeifGrid | undefined): Hevc
   if (tiles.length === 0) return unsupported('no coded tiles');
   let tileWidth = 0;
   let tileHeight = 0;
+  let sps: Uint8Array | undefined;
   for (const id of tiles) {
     const coded = codedTile(heif, id, id === primary.id);
     if (typeof coded === 'string') return unsupported(coded);
@@ -90,7 +98,22 @@ export function planHevcDecode(heif: HeifFile, grid: HeifGrid | undefined): Hevc
     if (!ispe || ispe.width === 0 || ispe.height === 0) return unsupported(`item ${id} has no size (ispe)`);
     if (tileWidth === 0) [tileWidth, tileHeight] = [ispe.width, ispe.height];
     else if (ispe.width !== tileWidth || ispe.height !== tileHeight) return unsupported('tiles of different sizes');
+    let spsUnits: Uint8Array[];
+    try {
+      spsUnits = parameterSets(coded.raw).filter((nal) => ((nal[0]! >> 1) & 0x3f) === 33);
+    } catch (err) {
+      if (!(err instanceof HevcStreamError)) throw err;
+      return unsupported(err.message);
+    }
+    if (spsUnits.length !== 1) return unsupported(`item ${id} has ${spsUnits.length} sequence parameter sets`);
+    if (!sps) sps = spsUnits[0];
+    else if (!sameBytes(sps, spsUnits[0]!)) return unsupported('tiles with different sequence parameter sets');
   }
+  const info = sps ? parseSps(sps) : undefined;
+  if (!info) return unsupported('the sequence parameter set cannot be read');
+  if (info.chromaFormat !== 1 || info.separateColourPlanes || info.bitDepthLuma !== 8 || info.bitDepthChroma !== 8) return unsupported('the sequence parameter set is not 8-bit 4:2:0');
+  if (info.cropLeft !== 0 || info.cropTop !== 0) return unsupported('a conformance window on the left or top');
+  if (info.width !== tileWidth || info.height !== tileHeight) return unsupported(`tiles decode to ${info.width}×${info.height}, not their ${tileWidth}×${tileHeight} (ispe)`);
 
   const columns = grid?.columns ?? 1;
   const rows = grid?.rows ?? 1;
@@ -98,15 +121,8 @@ export function planHevcDecode(heif: HeifFile, grid: HeifGrid | undefined): Hevc
   const height = grid?.outputHeight ?? tileHeight;
   if (tiles.length !== columns * rows) return unsupported(`the grid lists ${tiles.length} tiles for ${columns}×${rows}`);
   if (width === 0 || height === 0 || width > columns * tileWidth || height > rows * tileHeight) return unsupported(`a ${width}×${height} grid does not fit its ${columns}×${rows} tiles`);
-  if (width * height > MAX_PIXELS) return unsupported(`${width}×${height} is larger than ${MAX_PIXELS / 1e6} MP`);
-  const firstHvcC = findProperty(heif, tiles[0]!, 'hvcC');
-  let sps: Uint8Array | undefined;
-  try {
-    sps = firstHvcC ? parameterSets(firstHvcC.raw).find((nal) => ((nal[0]! >> 1) & 0x3f) === 33) : undefined;
-  } catch (err) {
-    if (!(err instanceof HevcStreamError)) throw err;
-    return unsupported(err.message);
-  }
+  // The tiles' canvas, not only the picture: ffmpeg holds it whole.
+  if (columns * tileWidth * rows * tileHeight > MAX_PIXELS) return unsupported(`${columns}×${rows} tiles of ${tileWidth}×${tileHeight} are larger than ${MAX_PIXELS / 1e6} MP`);
   return { tiles, tileWidth, tileHeight, columns, rows, width, height, transforms, sps };
 }
 
@@ -116,6 +132,8 @@ export class HevcStreamError extends Error {
 }
 
 const START_CODE = Uint8Array.of(0, 0, 0, 1);
+const IDR_W_RADL = 19;
+const IDR_N_LP = 20;
 
 /** VPS/SPS/PPS (and SEI) NAL units of an HEVCDecoderConfigurationRecord. */
 export function parameterSets(hvcC: Uint8Array): Uint8Array[] {
@@ -171,7 +189,14 @@ export async function annexBStream(ra: RandomAccess, heif: HeifFile, tiles: read
       for (const unit of parameterSets(hvcC.raw)) parts.push(START_CODE, unit);
       previous = hvcC.raw;
     }
-    for (const unit of splitNalUnits(await readItemData(ra, heif, id, MAX_TILE_BYTES), hvcC.nalLengthSize, id)) parts.push(START_CODE, unit);
+    for (const unit of splitNalUnits(await readItemData(ra, heif, id, MAX_TILE_BYTES), hvcC.nalLengthSize, id)) {
+      const type = (unit[0]! >> 1) & 0x3f;
+      // A tile's own parameter sets would stay in force for the tiles after it.
+      if (type >= 32 && type <= 34) throw new HevcStreamError(`item ${id} carries its own parameter sets`);
+      // Any other picture type may refer to, or be output in another order than, the tiles before it.
+      if (type < 32 && type !== IDR_W_RADL && type !== IDR_N_LP) throw new HevcStreamError(`item ${id} is not an IDR picture (NAL unit type ${type})`);
+      parts.push(START_CODE, unit);
+    }
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
