@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertHeicFile } from './convert.js';
-import { ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, referenceSignal } from './ffmpeg-decoder.js';
+import { FfmpegDecodeError, ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, referenceSignal } from './ffmpeg-decoder.js';
 import { gridLayout } from './grid-layout.js';
 import { findHeifTools } from './heif-convert-cli.js';
 import type { HevcPlan } from './hevc-plan.js';
@@ -39,6 +39,15 @@ describe('filter graph', () => {
     expect(filterGraph(flipped, gridLayout(flipped), { matrix: 9, fullRange: true }, 'rgb-tiff')).toContain('hflip,vflip,vflip,scale=');
     // Limited-range BT.601 is stretched to JFIF's full range on the way to the JPEG encoder.
     expect(filterGraph(single, gridLayout(single), { matrix: 6, fullRange: false }, 'jpeg')).toBe('scale=in_range=tv:in_color_matrix=bt601:out_range=pc:out_color_matrix=bt601,format=yuvj420p');
+  });
+
+  it('hands matrices swscale has no equivalent for (GBR, YCgCo, chromaticity-derived, ICtCp) to another decoder', () => {
+    const layout = gridLayout(grid);
+    for (const matrix of [0, 3, 8, 11, 12, 13, 14]) {
+      expect(() => filterGraph(grid, layout, { matrix, fullRange: true }, 'rgb-tiff')).toThrow(FfmpegDecodeError);
+    }
+    expect(filterGraph(grid, layout, { matrix: 2, fullRange: true }, 'rgb-tiff')).toContain('in_color_matrix=bt601');
+    expect(filterGraph(grid, layout, { matrix: 7, fullRange: true }, 'rgb-tiff')).toContain('in_color_matrix=smpte240m');
   });
 
   it("uses libjpeg's tables for the quality with ffmpeg's JPEG encoder, and only for BT.601", () => {

@@ -34,8 +34,12 @@ export class FfmpegDecodeError extends Error {
   override readonly name = 'FfmpegDecodeError';
 }
 
-/** swscale's name for an H.273 matrix, matching {@link lumaWeights}' fallback to BT.601. */
-function swsMatrix(matrix: number): string {
+/**
+ * swscale's name for an H.273 matrix whose Kr/Kb libheif 1.15 uses too (2, unspecified, is its
+ * BT.601 default). Undefined for the rest: identity (GBR), YCgCo, chromaticity-derived (12/13,
+ * computed from the primaries), ICtCp, … — swscale has no such matrix, so another decoder takes them.
+ */
+function swsMatrix(matrix: number): string | undefined {
   switch (matrix) {
     case 1:
       return 'bt709';
@@ -46,8 +50,12 @@ function swsMatrix(matrix: number): string {
       return 'fcc';
     case 7:
       return 'smpte240m';
-    default:
+    case 2:
+    case 5:
+    case 6:
       return 'bt601';
+    default:
+      return undefined;
   }
 }
 
@@ -79,7 +87,9 @@ export function filterGraph(plan: HevcPlan, layout: GridLayout, colour: ColourSi
   }
   if (layout.tiles.length > 1) filters.push(`tile=${layout.columns}x${layout.rows}`);
   if (!layout.fillsCanvas) filters.push(`crop=${layout.crop.width}:${layout.crop.height}:${layout.crop.x}:${layout.crop.y}`);
-  const input = `in_range=${colour.fullRange ? 'pc' : 'tv'}:in_color_matrix=${swsMatrix(colour.matrix)}`;
+  const matrix = swsMatrix(colour.matrix);
+  if (!matrix) throw new FfmpegDecodeError(`not taken by the ffmpeg decoder: colour matrix ${colour.matrix}`);
+  const input = `in_range=${colour.fullRange ? 'pc' : 'tv'}:in_color_matrix=${matrix}`;
   if (output === 'jpeg') filters.push(`scale=${input}:out_range=pc:out_color_matrix=bt601`, 'format=yuvj420p');
   else filters.push(`scale=${input}:flags=neighbor+accurate_rnd+full_chroma_int`, 'format=rgb24');
   return filters.join(',');
