@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertHeicFile } from './convert.js';
-import { FfmpegDecodeError, ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, referenceSignal } from './ffmpeg-decoder.js';
+import { FfmpegDecodeError, ffmpegEnv, filterGraph, isJfifColour, jpegEncoderArgs, logProblem, referenceSignal, runFfmpeg } from './ffmpeg-decoder.js';
 import { gridLayout } from './grid-layout.js';
 import { findHeifTools } from './heif-convert-cli.js';
 import type { HevcPlan } from './hevc-plan.js';
@@ -141,6 +141,30 @@ describe.skipIf(!HAS_FFMPEG)('falling back to another decoder', () => {
     const result = await viaFfmpeg(SMALL, short, 'short');
     expect(result.decoder).toBe('wasm');
     expect(result.fallbackReason).toMatch(/not a readable JPEG/);
+  });
+
+  it('falls back when ffmpeg reports every tile decoded but writes no file', async () => {
+    const nothing = fakeFfmpeg('no-output-ffmpeg', 'cat > /dev/null; echo "[info] 1 frames decoded;" >&2; exit 0');
+    const result = await viaFfmpeg(SMALL, nothing, 'no-output');
+    expect(result.decoder).toBe('wasm');
+    expect(result.fallbackReason).toMatch(/wrote no readable output/);
+  });
+
+  it('kills an ffmpeg that ignores SIGTERM when its time is up', async () => {
+    // ffmpeg only notes SIGTERM between frames; this one never stops on it.
+    const stubborn = fakeFfmpeg('stubborn-ffmpeg', "trap '' TERM\nexec sleep 30");
+    const started = Date.now();
+    await expect(runFfmpeg(stubborn, [], new Uint8Array(16), { timeoutMs: 300 })).rejects.toThrow(/ffmpeg was stopped \(SIGKILL\)/);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('rejects with the AbortError itself when aborted (no other decoder should be tried)', async () => {
+    const slow = fakeFfmpeg('slow-ffmpeg', 'exec sleep 30');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const err = await runFfmpeg(slow, [], new Uint8Array(16), { signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'AbortError' });
+    expect(err).not.toBeInstanceOf(FfmpegDecodeError);
   });
 
   it('hands a tile with a broken NAL length to the other decoder', async () => {

@@ -143,11 +143,14 @@ export function ffmpegEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /**
  * Runs ffmpeg with the tile stream on stdin; the pixels go to a file (a pipe would cost hundreds
- * of context switches for 36 MB).
+ * of context switches for 36 MB). Resolves with its log. A timeout or an abort kills it outright:
+ * ffmpeg only notes a SIGTERM between frames, so one stuck inside a frame would outlive it. An
+ * abort rejects with the AbortError itself — not a reason to try another decoder.
  */
-function runFfmpeg(ffmpeg: string, args: string[], stdin: Uint8Array, signal?: AbortSignal): Promise<string> {
+export function runFfmpeg(ffmpeg: string, args: string[], stdin: Uint8Array, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+  const { signal, timeoutMs = FFMPEG_TIMEOUT_MS } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], env: ffmpegEnv(process.env), windowsHide: true, timeout: FFMPEG_TIMEOUT_MS, signal });
+    const child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], env: ffmpegEnv(process.env), windowsHide: true, timeout: timeoutMs, killSignal: 'SIGKILL', signal });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
@@ -156,7 +159,7 @@ function runFfmpeg(ffmpeg: string, args: string[], stdin: Uint8Array, signal?: A
     // ffmpeg stops reading stdin when it fails early; that EPIPE is reported through its exit code.
     child.stdin.on('error', () => {});
     child.stdin.end(stdin);
-    child.on('error', (err) => reject(new FfmpegDecodeError(`could not run ffmpeg at ${ffmpeg}: ${err.message}`)));
+    child.on('error', (err) => reject(err.name === 'AbortError' ? err : new FfmpegDecodeError(`could not run ffmpeg at ${ffmpeg}: ${err.message}`)));
     child.on('close', (code, killedBy) => {
       if (code === 0) return resolve(stderr);
       const tail = stderr.trim().split('\n').slice(-3).join(' | ');
@@ -218,9 +221,9 @@ export async function convertWithFfmpeg(
     ...['-f', 'image2', '-y', target],
   ];
   try {
-    const problem = logProblem(await runFfmpeg(ffmpeg, args, stream, signal), plan.tiles.length);
+    const problem = logProblem(await runFfmpeg(ffmpeg, args, stream, { signal }), plan.tiles.length);
     if (problem) throw new FfmpegDecodeError(problem);
-    const jpeg = output === 'jpeg' ? new Uint8Array(await readFile(target)) : await encodeTiff(target, quality);
+    const jpeg = output === 'jpeg' ? await readOutput(target) : await encodeTiff(target, quality);
     let size: { width: number; height: number };
     try {
       size = jpegSize(splitJpeg(jpeg));
@@ -231,6 +234,14 @@ export async function convertWithFfmpeg(
     return { jpeg, encoder: output === 'jpeg' ? 'ffmpeg' : 'sharp' };
   } finally {
     await rm(target, { force: true });
+  }
+}
+
+async function readOutput(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw new FfmpegDecodeError(`ffmpeg wrote no readable output: ${(err as Error).message}`);
   }
 }
 
