@@ -113,6 +113,35 @@ describe.skipIf(!HAS_FFMPEG || !HAS_HEIF_CONVERT)('ffmpeg decoder on the real fi
   }
 });
 
+// grid-layout.test.ts checks the per-tile algebra against its own model of irot/imir; this checks
+// the whole chain — ffmpeg's transpose/flip filters, the reordered tiles, the crop of the padding —
+// against the reference, on a grid whose padding (right and bottom) moves with each transform.
+describe.skipIf(!HAS_FFMPEG || !HAS_HEIF_CONVERT)('ffmpeg decoder: every irot and imir on a padded grid', () => {
+  const source = readFileSync(`${FIXTURES}/heic/Issue_263_dotnet.heic`);
+  // Its primary grid's one transform: a 9-byte `irot` box, 1 payload byte. `imir` has the same shape.
+  const at = source.indexOf('irot');
+  for (const [box, value, width, height] of [
+    ['irot', 1, 3024, 4032],
+    ['irot', 2, 4032, 3024],
+    ['imir', 0, 4032, 3024],
+    ['imir', 1, 4032, 3024],
+  ] as const) {
+    it(`${box} ${value}: decoded by ffmpeg, matches heif-convert (PSNR ≥ 42 dB)`, async () => {
+      const edited = Buffer.from(source);
+      edited.write(box, at, 'latin1');
+      edited[at + 4] = value;
+      const input = join(dir, `transformed-${box}${value}.heic`);
+      writeFileSync(input, edited);
+      const output = `${input}.jpg`;
+      const result = await convertHeicFile({ input, output, quality: 92, decoder: 'ffmpeg', ffmpeg: 'ffmpeg', workDir: `${input}.work` });
+      expect(result).toMatchObject({ decoder: 'ffmpeg', width, height });
+      const refDir = mkdtempSync(join(dir, 'ref-'));
+      heifConvertReference(input, refDir);
+      expect(await psnr(output, join(refDir, 'out.jpg'))).toBeGreaterThanOrEqual(42);
+    });
+  }
+});
+
 describe.skipIf(!HAS_FFMPEG)('falling back to another decoder', () => {
   const SMALL = `${FIXTURES}/motion-photo/sample_MP.heic`;
 
