@@ -88,6 +88,13 @@ describe('logProblem', () => {
     expect(logProblem('[hevc @ 0x1] [error] Could not find ref with POC 3\n48 frames decoded;', 48)).toContain('Could not find ref');
     expect(logProblem('', 48)).toMatch(/did not report/);
   });
+
+  it("rejects the HEVC decoder's warnings: it warns, then decodes wrongly", () => {
+    const warned = '[hevc @ 0x5] [warning] extended_precision_processing_flag not yet implemented\n[info] 48 frames decoded;';
+    expect(logProblem(warned, 48)).toContain('extended_precision_processing_flag not yet implemented');
+    // Warnings from elsewhere (the image2 muxer's file-name pattern, swscale's pixel format) are fine.
+    expect(logProblem("[image2 @ 0x6] [warning] The specified filename 'o.jpg' does not contain an image sequence pattern\n48 frames decoded;", 48)).toBeUndefined();
+  });
 });
 
 describe.skipIf(!HAS_FFMPEG || !HAS_HEIF_CONVERT)('ffmpeg decoder on the real fixtures', () => {

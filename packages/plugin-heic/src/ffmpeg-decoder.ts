@@ -107,10 +107,12 @@ export function jpegEncoderArgs(quality: number): string[] {
 
 /**
  * Checks ffmpeg's verbose log: every tile must have been decoded (the tile filter pads missing
- * tiles with black and exits 0) and no error logged (a damaged tile is otherwise concealed).
+ * tiles with black and exits 0) and no error logged (a damaged tile is otherwise concealed), nor a
+ * warning from the HEVC decoder — it only warns where it then decodes wrongly: a range-extension
+ * tool it has not implemented, a conformance window it drops ("Displaying the whole video surface").
  */
 export function logProblem(stderr: string, tiles: number): string | undefined {
-  const errors = stderr.split('\n').filter((l) => l.includes('[error]') || l.includes('[fatal]'));
+  const errors = stderr.split('\n').filter((l) => l.includes('[error]') || l.includes('[fatal]') || (l.startsWith('[hevc') && l.includes('[warning]')));
   if (errors.length > 0) return errors.slice(0, 3).map((l) => l.replace(/^\[[^\]]*\]\s*/, '').trim()).join(' | ');
   const decoded = /(\d+) frames decoded/.exec(stderr);
   if (!decoded) return 'ffmpeg did not report how many tiles it decoded';
