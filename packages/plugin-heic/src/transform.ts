@@ -39,7 +39,12 @@ export interface DecoderChoice {
   ffmpeg?: string;
 }
 
-/** Bump when the bytes produced for the same input and options change (goes into the ledger). */
+/**
+ * Goes into the ledger's transform chain: bump it only when already delivered JPEGs are wrong and
+ * should be delivered again. Not for encoder-level byte changes (the ffmpeg decoder, sharp without
+ * Huffman optimisation, a different decoder picked by `auto` on another machine): the picture is
+ * the same, and a bump would put a second copy next to every JPEG a user already has.
+ */
 export const CONVERTER_VERSION = '1';
 
 const HEIC_EXTENSIONS = new Set(['heic', 'heif', 'hif']);
