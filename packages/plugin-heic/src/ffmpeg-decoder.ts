@@ -17,6 +17,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKeepsakeError } from '@keepsake/core';
 import { type HeifFile, MEDIA_MALFORMED, readHeif, readHeifGrid, withFile } from '@keepsake/media';
+import { childStopSignal } from './child-stop.js';
 import { type GridLayout, gridLayout } from './grid-layout.js';
 import { annexBStream, type DisplayTransform, HevcStreamError, type HevcPlan, planHevcDecode } from './hevc-plan.js';
 import { encodeJpegFile } from './jpeg-encoder.js';
@@ -152,7 +153,14 @@ export function ffmpegEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export function runFfmpeg(ffmpeg: string, args: string[], stdin: Uint8Array, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
   const { signal, timeoutMs = FFMPEG_TIMEOUT_MS } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], env: ffmpegEnv(process.env), windowsHide: true, timeout: timeoutMs, killSignal: 'SIGKILL', signal });
+    const child = spawn(ffmpeg, args, {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: ffmpegEnv(process.env),
+      windowsHide: true,
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      signal: childStopSignal(signal),
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
+import { childStopSignal } from './child-stop.js';
 
 export interface HeifTools {
   heifConvert: string;
@@ -52,7 +53,7 @@ export class NativeDecodeError extends Error {
 
 function run(file: string, args: string[], signal?: AbortSignal): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: 4 << 20, signal }, (err, stdout, stderr) => {
+    execFile(file, args, { timeout: TOOL_TIMEOUT_MS, maxBuffer: 4 << 20, signal: childStopSignal(signal) }, (err, stdout, stderr) => {
       if (err) {
         const detail = (stderr || stdout || err.message).trim().split('\n').slice(-3).join(' ');
         reject(new NativeDecodeError(`${file.split('/').pop()} failed: ${detail}`));

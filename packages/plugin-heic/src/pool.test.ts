@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,4 +25,32 @@ describe('ConversionPool', () => {
     await pool.close();
     await expect(pool.run(job(small, 5))).rejects.toThrow(/closed/);
   });
+
+  it('kills the decoder process a worker is running when the pool closes (terminating the thread alone would not)', async () => {
+    const pidFile = join(dir, 'ffmpeg.pid');
+    // A stand-in ffmpeg that never finishes; `exec` keeps the pid that keepsake spawned.
+    const stuck = join(dir, 'stuck-ffmpeg');
+    writeFileSync(stuck, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 60\n`);
+    chmodSync(stuck, 0o755);
+    const pool = new ConversionPool(1);
+    const running = pool.run({ ...job(`${FIXTURES}/motion-photo/sample_MP.heic`, 6), decoder: 'ffmpeg', ffmpeg: stuck }).catch((err: Error) => err);
+    const started = Date.now();
+    while (!existsSync(pidFile) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(isAlive(pid)).toBe(true);
+    await pool.close();
+    await expect(running).resolves.toBeInstanceOf(Error);
+    const stopped = Date.now();
+    while (isAlive(pid) && Date.now() - stopped < 2_000) await new Promise((r) => setTimeout(r, 20));
+    expect(isAlive(pid)).toBe(false);
+  });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConvertJob, ConvertResult } from './convert.js';
-import type { JobMessage, ReplyMessage } from './worker.js';
+import type { JobMessage, ReplyMessage, StopMessage, StoppedMessage } from './worker.js';
 
 /** Error a worker reported, with the name of the error class it threw there. */
 export class WorkerJobError extends Error {
@@ -94,7 +94,8 @@ export class ConversionPool {
   private spawn(): Slot {
     const worker = new Worker(this.workerUrl);
     const slot: Slot = { worker, current: undefined, done: 0 };
-    worker.on('message', (reply: ReplyMessage) => {
+    worker.on('message', (reply: ReplyMessage | StoppedMessage) => {
+      if ('stopped' in reply) return;
       const pending = slot.current;
       if (!pending || pending.id !== reply.id) return;
       slot.current = undefined;
@@ -128,10 +129,28 @@ export class ConversionPool {
     void slot.worker.terminate();
   }
 
-  /** Rejects queued jobs and stops the workers. */
+  /** Rejects queued jobs and stops the workers and the decoder processes they are running. */
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) pending.reject(new Error('The HEIC conversion pool was closed'));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.splice(0).map((s) => stopAndTerminate(s.worker)));
   }
+}
+
+/** How long a worker gets to kill its decoder processes before it is terminated anyway. */
+const STOP_TIMEOUT_MS = 1_000;
+
+/** terminate() alone would leave a running ffmpeg or heif-convert behind: the worker kills them first. */
+async function stopAndTerminate(worker: Worker): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+    worker.on('message', (message: StoppedMessage | ReplyMessage) => {
+      if ('stopped' in message) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    worker.postMessage({ stop: true } satisfies StopMessage);
+  });
+  await worker.terminate();
 }
