@@ -1,10 +1,9 @@
 /**
  * The fastest decoder where ffmpeg is installed: keepsake hands ffmpeg the primary image's HEVC
  * tiles as a raw elementary stream (see hevc-plan.ts) and ffmpeg decodes them (its HEVC decoder is
- * about 2× libde265's speed), assembles the grid, applies irot/imir and converts to RGB in one
- * single-threaded process per image (the worker pool spreads images over the cores). The colour
- * conversion mirrors libheif 1.15's `heif-convert` exactly (nearest-neighbour chroma, accurate
- * rounding, the reference's matrix rule): on the real iPhone fixtures the RGB is identical.
+ * about 2× libde265's speed), applies irot/imir, assembles the grid and encodes in one
+ * single-threaded process per image (the worker pool spreads images over the cores), with the
+ * reference's colour rule (the file's nclx box, else the HEVC VUI).
  *
  * Output: iPhone photos are coded in BT.601 full-range YCbCr, which is JFIF's own colour space, so
  * ffmpeg encodes the JPEG straight from the decoded planes with libjpeg's tables for the quality —

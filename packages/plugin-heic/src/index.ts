@@ -8,6 +8,7 @@ import type { HeicToJpegOptions } from './options.js';
 import { createHeicToJpegTransform, TRANSFORM_ID } from './transform.js';
 
 export { type ConvertJob, type ConvertResult, convertHeicFile, type DecoderName, HeicDecodeError } from './convert.js';
+export { chooseDecoder, type DecoderChoice, type DecoderLookup } from './decoder-choice.js';
 export { decoderUnavailable, HEIC_DECODE_FAILED, HEIC_DECODER_UNAVAILABLE, heicDecodeFailed } from './errors.js';
 export { rewriteExifForJpeg } from './exif-rewrite.js';
 export { findHeifTools, type HeifTools } from './heif-convert-cli.js';

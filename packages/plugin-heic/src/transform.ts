@@ -22,22 +22,15 @@ import {
   type TransformContext,
   writeStreamAtomic,
 } from '@keepsake/core';
-import { randomAccessFromOpen, resolveFfmpeg } from '@keepsake/media';
-import type { ConvertResult, DecoderName } from './convert.js';
-import { decoderUnavailable, HEIC_DECODE_FAILED, heicDecodeFailed } from './errors.js';
+import { randomAccessFromOpen } from '@keepsake/media';
+import type { ConvertResult } from './convert.js';
+import { chooseDecoder, type DecoderChoice } from './decoder-choice.js';
+import { HEIC_DECODE_FAILED, heicDecodeFailed } from './errors.js';
 import { checkHeif } from './heif-check.js';
-import { findHeifTools, type HeifTools } from './heif-convert-cli.js';
 import { type HeicToJpegOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { ConversionPool, WorkerJobError } from './pool.js';
 
 export const TRANSFORM_ID = 'heic-to-jpeg';
-
-/** The decoder resolved for this machine, with the tools it runs. */
-export interface DecoderChoice {
-  decoder: DecoderName;
-  tools?: HeifTools;
-  ffmpeg?: string;
-}
 
 /**
  * Goes into the ledger's transform chain: bump it only when already delivered JPEGs are wrong and
@@ -162,36 +155,11 @@ export class HeicToJpegTransform implements Transform {
     this.ownsPool = !deps.pool;
   }
 
-  /**
-   * The decoder this transform uses here, resolved once: `auto` takes ffmpeg when it is found
-   * (with heif-convert, else wasm, for the images ffmpeg does not take), else heif-convert, else
-   * wasm; `ffmpeg` and `native` fail fast without their tool.
-   */
+  /** The decoder this transform uses here, resolved once (see decoder-choice.ts). */
   resolveDecoder(): Promise<DecoderChoice> {
-    this.decoderChoice ??= (async () => {
-      const want = this.options.decoder;
-      if (want === 'wasm') return { decoder: 'wasm' as const };
-      const tools = await findHeifTools(this.options.heifConvertPath, this.env);
-      if (want === 'auto' || want === 'ffmpeg') {
-        const ffmpeg = this.findFfmpeg(want === 'ffmpeg');
-        if (ffmpeg) return { decoder: 'ffmpeg' as const, ffmpeg, ...(tools ? { tools } : {}) };
-      }
-      if (tools) return { decoder: 'native' as const, tools };
-      if (want === 'native') throw decoderUnavailable('heif-convert was not found');
-      return { decoder: 'wasm' as const };
-    })();
+    const { decoder, heifConvertPath } = this.options;
+    this.decoderChoice ??= chooseDecoder(decoder, { env: this.env, logger: this.logger, ...(heifConvertPath ? { heifConvertPath } : {}) });
     return this.decoderChoice;
-  }
-
-  private findFfmpeg(required: boolean): string | undefined {
-    try {
-      return resolveFfmpeg(this.env).path;
-    } catch (err) {
-      if (required) throw decoderUnavailable(isKeepsakeError(err) ? err.message : String(err));
-      // A wrong FFMPEG_PATH is worth saying; no ffmpeg at all just means another decoder.
-      if (this.env.FFMPEG_PATH) this.logger.warn(`heic-to-jpeg: ${(err as Error).message}; decoding without ffmpeg`);
-      return undefined;
-    }
   }
 
   async apply(asset: Asset, ctx: TransformContext): Promise<Asset> {

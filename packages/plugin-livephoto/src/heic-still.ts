@@ -1,35 +1,32 @@
 import { readFile, rm } from 'node:fs/promises';
 import { KeepsakeError, throwIfAborted } from '@keepsake/core';
-import { resolveFfmpeg } from '@keepsake/media';
 import type { HeicToJpeg } from './live-to-motion-photo.js';
+
+/** plugin-heic's `DecoderChoice`: handed back to its converter as it came. */
+interface DecoderChoice {
+  decoder: 'wasm' | 'native' | 'ffmpeg';
+  tools?: unknown;
+  ffmpeg?: string;
+}
 
 /** The part of @keepsake/plugin-heic's public API used here (it is an optional peer, so typed locally). */
 interface HeicPlugin {
-  convertHeicFile(job: { input: string; output: string; quality: number; decoder: 'wasm' | 'native' | 'ffmpeg'; tools?: unknown; ffmpeg?: string; workDir: string }): Promise<unknown>;
-  findHeifTools(explicit: string | undefined, env: NodeJS.ProcessEnv): Promise<unknown>;
+  convertHeicFile(job: DecoderChoice & { input: string; output: string; quality: number; workDir: string }): Promise<unknown>;
+  chooseDecoder(want: 'auto', lookup: { env: NodeJS.ProcessEnv }): Promise<DecoderChoice>;
   heicDecodeFailed(file: string, reason: string): Error;
 }
 
 function isHeicPlugin(mod: Record<string, unknown>): mod is Record<string, unknown> & HeicPlugin {
-  return typeof mod.convertHeicFile === 'function' && typeof mod.findHeifTools === 'function' && typeof mod.heicDecodeFailed === 'function';
+  return typeof mod.convertHeicFile === 'function' && typeof mod.chooseDecoder === 'function' && typeof mod.heicDecodeFailed === 'function';
 }
 
 const PACKAGE = '@keepsake/plugin-heic';
 
-/** ffmpeg for decoding the still, when there is one (the MOV's own steps report a missing ffmpeg). */
-function findFfmpeg(env: NodeJS.ProcessEnv): string | undefined {
-  try {
-    return resolveFfmpeg(env).path;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Loads @keepsake/plugin-heic's converter on first use. It is an optional peer dependency: only
  * Live Photos with a HEIC still need it, and its decoders are heavy. Undefined when it is not
- * installed. Decoders in heic-to-jpeg's `auto` order — ffmpeg (fastest), else the native
- * `heif-convert`, else libheif wasm — so the Motion Photo's still equals that transform's JPEG.
+ * installed. The decoder is plugin-heic's own `auto` choice — ffmpeg, else the native
+ * `heif-convert`, else libheif wasm — so the Motion Photo's still equals heic-to-jpeg's JPEG.
  */
 export async function loadHeicToJpeg(env: NodeJS.ProcessEnv = process.env): Promise<HeicToJpeg | undefined> {
   let mod: Record<string, unknown>;
@@ -43,21 +40,19 @@ export async function loadHeicToJpeg(env: NodeJS.ProcessEnv = process.env): Prom
     throw err;
   }
   if (!isHeicPlugin(mod)) {
-    throw new KeepsakeError('PLUGIN_INCOMPATIBLE', `${PACKAGE} does not export convertHeicFile/findHeifTools; it is too old or too new for @keepsake/plugin-livephoto`, {
+    throw new KeepsakeError('PLUGIN_INCOMPATIBLE', `${PACKAGE} does not export convertHeicFile/chooseDecoder; it is too old or too new for @keepsake/plugin-livephoto`, {
       plugin: PACKAGE,
       hint: `Install matching versions of ${PACKAGE} and @keepsake/plugin-livephoto.`,
     });
   }
   const plugin = mod;
-  const tools = await plugin.findHeifTools(undefined, env);
-  const ffmpeg = findFfmpeg(env);
-  const decoder = ffmpeg ? { decoder: 'ffmpeg' as const, ffmpeg } : { decoder: tools ? ('native' as const) : ('wasm' as const) };
+  const decoder = await plugin.chooseDecoder('auto', { env });
   return async ({ path: heicPath, name }, quality, signal) => {
     throwIfAborted(signal);
     const output = `${heicPath}.${quality}.jpg`;
     const workDir = `${heicPath}.heic-work`;
     try {
-      await plugin.convertHeicFile({ input: heicPath, output, quality, ...decoder, ...(tools ? { tools } : {}), workDir });
+      await plugin.convertHeicFile({ input: heicPath, output, quality, ...decoder, workDir });
     } catch (err) {
       if ((err as Error)?.name === 'HeicDecodeError') throw plugin.heicDecodeFailed(name, (err as Error).message);
       throw err;
