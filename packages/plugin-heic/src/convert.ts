@@ -65,6 +65,8 @@ interface SourceMetadata {
   signal: ColourSignal;
   /** The file's own `nclx` box, when it has one (the ffmpeg path falls back to the HEVC VUI). */
   nclx: ColourSignal | undefined;
+  /** The parsed item model (the ffmpeg path plans its tiles from it). */
+  heif: HeifFile;
 }
 
 /** The primary image's `nclx` (else its first tile's), as matrix + range; undefined without one. */
@@ -89,7 +91,7 @@ async function readSourceMetadata(input: string): Promise<SourceMetadata> {
       readHeifIcc(ra, heif).catch(() => undefined),
     ]);
     const nclx = nclxSignal(heif);
-    return { exif, xmp, icc, signal: nclx ?? DEFAULT_SIGNAL, nclx };
+    return { exif, xmp, icc, signal: nclx ?? DEFAULT_SIGNAL, nclx, heif };
   });
 }
 
@@ -137,7 +139,7 @@ async function decodeAndEncode(job: ConvertJob, meta: SourceMetadata): Promise<E
     if (!job.ffmpeg) throw new Error('The ffmpeg decoder needs the path of ffmpeg');
     try {
       if (job.encoder === 'jpeg-js') throw new FfmpegDecodeError('not taken by the ffmpeg decoder: the jpeg-js encoder was asked for');
-      const { jpeg, encoder } = await convertWithFfmpeg(job.ffmpeg, job.input, meta.nclx, job.quality, job.workDir);
+      const { jpeg, encoder } = await convertWithFfmpeg(job.ffmpeg, job.input, meta.heif, meta.nclx, job.quality, job.workDir);
       return { jpeg, decoder: 'ffmpeg', encoder };
     } catch (err) {
       if (!(err instanceof FfmpegDecodeError)) throw err;

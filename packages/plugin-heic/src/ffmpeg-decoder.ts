@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKeepsakeError } from '@keepsake/core';
-import { type HeifFile, MEDIA_MALFORMED, readHeif, readHeifGrid, withFile } from '@keepsake/media';
+import { type HeifFile, MEDIA_MALFORMED, readHeifGrid, withFile } from '@keepsake/media';
 import { childStopSignal } from './child-stop.js';
 import { type GridLayout, gridLayout } from './grid-layout.js';
 import { annexBStream, type DisplayTransform, HevcStreamError, type HevcPlan, planHevcDecode } from './hevc-plan.js';
@@ -192,13 +192,15 @@ export function referenceSignal(nclx: ColourSignal | undefined, sps: Uint8Array 
 
 /**
  * Converts the primary image of `input` to JPEG bytes (no metadata segments yet) with ffmpeg (and
- * sharp for non-BT.601 images); `nclx` is the file's colour box, when it has one; `workDir` is the job's scratch folder.
+ * sharp for non-BT.601 images); `heif` is its parsed item model, `nclx` its colour box when it has one,
+ * `workDir` the job's scratch folder.
  * Throws {@link FfmpegDecodeError} when the image is not one this path takes or a step fails; the
  * caller then uses another decoder.
  */
 export async function convertWithFfmpeg(
   ffmpeg: string,
   input: string,
+  heif: HeifFile,
   nclx: ColourSignal | undefined,
   quality: number,
   workDir: string,
@@ -206,7 +208,6 @@ export async function convertWithFfmpeg(
 ): Promise<{ jpeg: Uint8Array; encoder: 'ffmpeg' | 'sharp' }> {
   const { plan, layout, stream } = await withFile(input, async (ra) => {
     try {
-      const heif: HeifFile = await readHeif(ra);
       const planned = planHevcDecode(heif, await readHeifGrid(ra, heif, heif.primaryItemId));
       if ('unsupported' in planned) throw new FfmpegDecodeError(`not taken by the ffmpeg decoder: ${planned.unsupported}`);
       const layout = gridLayout(planned);
