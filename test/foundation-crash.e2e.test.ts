@@ -124,30 +124,39 @@ describe('kill -9 at random points, then rerun', () => {
   }, 480_000);
 });
 
+/**
+ * A folder → folder run of `count` generated files that gets `interrupt` once its NDJSON output
+ * contains `trigger`; resolves when the process has exited.
+ */
+async function interruptedRun(name: string, count: number, seedBase: number, trigger: string, interrupt: (child: ReturnType<typeof spawnCli>) => void) {
+  const root = await dirs.make(`${name}-`);
+  const env = { KEEPSAKE_DATA_DIR: join(root, 'data'), KEEPSAKE_CONFIG_DIR: join(root, 'config') };
+  const files = await writeCameraRoll(join(root, 'src'), count, (i) => seedBase + i, name);
+  await mkdir(join(root, 'out'));
+  await writeJson(join(root, 'keepsake.config.json'), {
+    ledger: './ledger.sqlite',
+    pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
+  });
+  const child = spawnCli(['run', '--json'], { cwd: root, env });
+  let out = '';
+  let stderr = '';
+  let sent = false;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (!sent && out.includes(trigger)) {
+      sent = true;
+      interrupt(child);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin!.end();
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  return { root, env, files, code, out, stderr };
+}
+
 describe('Ctrl-C', () => {
   it('SIGINT stops after the items in flight with exit 130; the rerun completes the rest', async () => {
-    const root = await dirs.make('sigint-');
-    const env = { KEEPSAKE_DATA_DIR: join(root, 'data'), KEEPSAKE_CONFIG_DIR: join(root, 'config') };
-    const files = await writeCameraRoll(join(root, 'src'), 24, (i) => 1_000_000 + i, 'sigint');
-    await mkdir(join(root, 'out'));
-    await writeJson(join(root, 'keepsake.config.json'), {
-      ledger: './ledger.sqlite',
-      pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
-    });
-    const child = spawnCli(['run', '--json'], { cwd: root, env });
-    let out = '';
-    let stderr = '';
-    let sent = false;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (!sent && out.includes('"type":"item-done"')) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin!.end();
-    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    const { root, env, files, code, out, stderr } = await interruptedRun('sigint', 24, 1_000_000, '"type":"item-done"', (child) => child.kill('SIGINT'));
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('Stopping');
     const events = ndjson(out);
@@ -171,29 +180,10 @@ describe('Ctrl-C', () => {
   }, 120_000);
 
   it('a second Ctrl-C quits at once (exit 130); the rerun completes, nothing partial under a final name', async () => {
-    const root = await dirs.make('sigint2-');
-    const env = { KEEPSAKE_DATA_DIR: join(root, 'data'), KEEPSAKE_CONFIG_DIR: join(root, 'config') };
-    const files = await writeCameraRoll(join(root, 'src'), 12, (i) => 4_000_000 + i, 'sigint2');
-    await mkdir(join(root, 'out'));
-    await writeJson(join(root, 'keepsake.config.json'), {
-      ledger: './ledger.sqlite',
-      pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
+    const { root, env, files, code, stderr } = await interruptedRun('sigint2', 12, 4_000_000, '"type":"progress"', (child) => {
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGINT'), 20);
     });
-    const child = spawnCli(['run', '--json'], { cwd: root, env });
-    let out = '';
-    let stderr = '';
-    let sent = false;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (!sent && out.includes('"type":"progress"')) {
-        sent = true;
-        child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGINT'), 20);
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin!.end();
-    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
     expect(code, stderr).toBe(130);
     const rest = await runCli(['run', '--json'], { cwd: root, env });
     expect(rest.code, rest.stderr).toBe(0);
