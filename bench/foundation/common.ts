@@ -1,6 +1,7 @@
 // Shared helpers for the foundation benchmarks. Plain Node (type stripping): erasable syntax only.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +95,31 @@ export function reportCounts(stdout: string): Record<string, number> {
 export function machine(): string {
   const cpus = spawnSync('nproc').stdout?.toString().trim();
   return `Node ${process.versions.node}, ${cpus} CPUs, ${process.platform}`;
+}
+
+/**
+ * Writes a camera roll of about `total` bytes into `dir`: ~40 % of the bytes in 6–14 MB "videos",
+ * the rest in 1.5–3.5 MB "photos", distinct random bytes. Sizes vary like a real camera roll's
+ * (equal sizes would also make every file a possible duplicate, which keepsake pre-hashes first).
+ */
+export function writeCameraRoll(dir: string, total: number): { files: number; bytes: number } {
+  mkdirSync(dir, { recursive: true });
+  const block = randomBytes(14_000_000);
+  let bytes = 0;
+  let n = 0;
+  let seed = 12345;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  while (bytes < total) {
+    n++;
+    const video = n % 4 === 0;
+    const size = Math.max(4, Math.min(total - bytes, Math.floor(video ? 6_000_000 + rnd() * 8_000_000 : 1_500_000 + rnd() * 2_000_000)));
+    const data = block.subarray(0, size);
+    data.writeUInt32BE(n, 0);
+    writeFileSync(join(dir, `IMG_${String(n).padStart(4, '0')}.${video ? 'MOV' : 'JPG'}`), data);
+    bytes += size;
+  }
+  return { files: n, bytes };
 }

@@ -8,10 +8,9 @@
 // sha256 while writing, fsync per file and folder, no-clobber rename, read-back hash, ledger rows.
 // Its fair reference is therefore `cp -r && sync` (cp alone leaves dirty pages in memory).
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { keepsake, machine, measure, reportCounts, requireCli, secs, sync, workDir, writeConfig } from './common.ts';
+import { keepsake, machine, measure, reportCounts, requireCli, secs, sync, workDir, writeCameraRoll, writeConfig } from './common.ts';
 
 const GB = Number(process.env.BENCH_GB ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -20,27 +19,7 @@ const dir = workDir('copy-vs-cp');
 const src = join(dir, 'src', 'DCIM', '100APPLE');
 mkdirSync(src, { recursive: true });
 
-// ~40% of the bytes in 6–14 MB "videos", the rest in 1.5–3.5 MB "photos": sizes vary like a real
-// camera roll's (equal sizes would also make every file a possible duplicate, which keepsake
-// pre-hashes before copying).
-const total = GB * 1_000_000_000;
-const block = randomBytes(14_000_000);
-let bytes = 0;
-let n = 0;
-let seed = 12345;
-const rnd = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
-while (bytes < total) {
-  n++;
-  const video = n % 4 === 0;
-  const size = Math.max(4, Math.min(total - bytes, Math.floor(video ? 6_000_000 + rnd() * 8_000_000 : 1_500_000 + rnd() * 2_000_000)));
-  const data = block.subarray(0, size);
-  data.writeUInt32BE(n, 0);
-  writeFileSync(join(src, `IMG_${String(n).padStart(4, '0')}.${video ? 'MOV' : 'JPG'}`), data);
-  bytes += size;
-}
+const { files: n, bytes } = writeCameraRoll(src, GB * 1_000_000_000);
 sync();
 console.log(`# copy + verify vs cp, ${n} files, ${(bytes / 1e9).toFixed(2)} GB — ${machine()}`);
 
