@@ -1,4 +1,4 @@
-import { KeepsakeError } from '@keepsake/core';
+import { backoffDelay, isKeepsakeError, KeepsakeError, sleep } from '@keepsake/core';
 import type { HttpClient, ResumableProtocol, SessionStatus } from '@keepsake/transport-cloud';
 
 /** A media item as the Library API describes it (fields keepsake uses). */
@@ -28,6 +28,10 @@ export interface Album {
   title: string;
   isWriteable?: boolean;
 }
+
+/** batchCreate calls answered 429 are sent again this many times, waiting at most this long each. */
+const RATE_LIMIT_RETRIES = 4;
+const MAX_RATE_LIMIT_WAIT_MS = 120_000;
 
 /** Resumable session as saved in the ledger's resume state. */
 export interface UploadSession {
@@ -128,9 +132,25 @@ export class PhotosLibraryApi {
     };
   }
 
-  /** `mediaItems:batchCreate` (≤ 50 items). Not retried by the client: a repeat could create copies. */
+  /**
+   * `mediaItems:batchCreate` (≤ 50 items). Not retried by the client: a repeat after a 5xx or a lost
+   * answer could create copies. Only a 429 is sent again (after its Retry-After): the call was
+   * refused before anything was created.
+   */
   async batchCreate(items: NewMediaItem[], albumId: string | undefined, signal: AbortSignal): Promise<NewMediaItemResult[]> {
     if (items.length > 50) throw new Error(`batchCreate takes at most 50 items (got ${items.length})`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.batchCreateOnce(items, albumId, signal);
+      } catch (err) {
+        const wait = isKeepsakeError(err) && err.code === 'RATE_LIMITED' ? (err.retryAfterMs ?? backoffDelay(attempt, 1000)) : undefined;
+        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES || wait > MAX_RATE_LIMIT_WAIT_MS) throw err;
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  private async batchCreateOnce(items: NewMediaItem[], albumId: string | undefined, signal: AbortSignal): Promise<NewMediaItemResult[]> {
     const body = await this.http.json<{ newMediaItemResults?: NewMediaItemResult[] }>({
       method: 'POST',
       url: `${this.endpoint}/v1/mediaItems:batchCreate`,

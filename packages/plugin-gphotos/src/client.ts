@@ -8,6 +8,11 @@ import { type GPhotosOptions, tokenKey } from './options.js';
  * `UploadsPerMinute`. Both stop the run cleanly; the ledger keeps progress.
  */
 export function detectGooglePhotosQuota(f: HttpFailure): string | undefined {
+  // Google answers every quota limit with 429 RESOURCE_EXHAUSTED, per-minute ones too, and its docs
+  // say to retry 429s with backoff. One that says when to try again is waited out (RATE_LIMITED;
+  // a wait of more than a few minutes still stops the run, in core's retry), unless it names the
+  // daily quota.
+  if (f.status === 429 && f.retryAfterMs !== undefined && !/per day/i.test(f.body ?? '')) return undefined;
   if (f.status === 400 && /UploadsPerMinute/i.test(f.body ?? '')) return 'upload quota per minute exceeded; run again in a few minutes';
   if (f.status === 429 && /RESOURCE_EXHAUSTED|quota/i.test(f.body ?? '')) return 'daily API quota reached (10,000 requests per project per day); run again after it resets';
   return defaultQuotaDetector(f);

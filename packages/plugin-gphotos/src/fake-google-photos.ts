@@ -52,6 +52,10 @@ export interface FakeGooglePhotos {
   quotaAfterUploads: number;
   /** Answer the next upload with the 400 UploadsPerMinute error. */
   uploadsPerMinuteOnce: boolean;
+  /** Answer the next N requests to these paths with 429 RESOURCE_EXHAUSTED (per-minute limit) and this Retry-After. */
+  rateLimit: { paths: string[]; times: number; retryAfterSeconds: number };
+  /** Requests answered 429 by `rateLimit`, by path. */
+  rateLimited: string[];
   /** Called for each resumable chunk before it is stored; return 'hang' to never answer (the client was "killed"). */
   onChunk?: (info: { offset: number; length: number; total: number }) => 'ok' | 'hang';
   chunkGranularity: number;
@@ -86,6 +90,8 @@ export async function startFakeGooglePhotos(): Promise<FakeGooglePhotos> {
     failFileNames: new Set(),
     quotaAfterUploads: Number.POSITIVE_INFINITY,
     uploadsPerMinuteOnce: false,
+    rateLimit: { paths: [], times: 0, retryAfterSeconds: 1 },
+    rateLimited: [],
     chunkGranularity: 1024,
     expireAccessTokens: () => accessTokens.clear(),
     issueRefreshToken() {
@@ -170,6 +176,18 @@ export async function startFakeGooglePhotos(): Promise<FakeGooglePhotos> {
     }
 
     if (!authorized(req)) return googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+
+    // a short-term rate limit: Google's 429 RESOURCE_EXHAUSTED, here with a Retry-After to wait out
+    if (fake.rateLimit.times > 0 && fake.rateLimit.paths.includes(url.pathname)) {
+      fake.rateLimit.times--;
+      fake.rateLimited.push(url.pathname);
+      return json(
+        res,
+        429,
+        { error: { code: 429, message: "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user'", status: 'RESOURCE_EXHAUSTED' } },
+        { 'retry-after': String(fake.rateLimit.retryAfterSeconds) },
+      );
+    }
 
     // ── uploads ──
     if (url.pathname === '/v1/uploads' && req.method === 'POST') {

@@ -171,6 +171,27 @@ describe('gphotos sink against a local fake of the Library API', () => {
     expect(fake.items.map((i) => i.filename).sort()).toEqual(['Q1.JPG', 'Q2.JPG', 'Q3.JPG', 'Q4.JPG']);
   });
 
+  it('a 429 with Retry-After on an upload is waited out and the upload goes through (not a stopped run)', async () => {
+    const s = await sink(factoryContext());
+    fake.rateLimit = { paths: ['/v1/uploads'], times: 1, retryAfterSeconds: 1 };
+    const started = Date.now();
+    const [o] = await putAll(s, [photo('RL1.JPG', 100)]);
+    expect(o!.ok ? 'ok' : o!.e.describe()).toBe('ok');
+    expect(fake.rateLimited).toEqual(['/v1/uploads']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950); // Retry-After honoured
+    expect(fake.items.map((i) => i.filename)).toEqual(['RL1.JPG']);
+  });
+
+  it('a 429 with Retry-After on batchCreate is waited out and the batch sent again: items created once', async () => {
+    const s = await sink(factoryContext());
+    fake.rateLimit = { paths: ['/v1/mediaItems:batchCreate'], times: 1, retryAfterSeconds: 1 };
+    const out = await putAll(s, [photo('RL2.JPG', 100), photo('RL3.JPG', 100)]);
+    expect(out.map((o) => (o.ok ? 'ok' : o.e.describe()))).toEqual(['ok', 'ok']);
+    expect(fake.rateLimited).toEqual(['/v1/mediaItems:batchCreate']);
+    expect(fake.items.map((i) => i.filename).sort()).toEqual(['RL2.JPG', 'RL3.JPG']);
+    expect(fake.counts.rawUploads).toBe(2);
+  });
+
   it('the UploadsPerMinute 400 is reported as QUOTA_EXHAUSTED, not as a bad file', async () => {
     const s = await sink(factoryContext());
     fake.uploadsPerMinuteOnce = true;
