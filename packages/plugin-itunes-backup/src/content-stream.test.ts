@@ -1,10 +1,10 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openContentRandomAccess } from './content-random-access.js';
-import { openContent } from './content-stream.js';
+import { openContent, paddedPlaintextLength } from './content-stream.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keepsake-content-'));
 const readAll = async (it: AsyncIterable<Uint8Array>) => {
@@ -55,6 +55,23 @@ describe('backup content streams', () => {
     await expect(readAll(openContent({ path: plainPath, size: 2000, label: 'p' }))).rejects.toMatchObject({ code: 'BACKUP_FILE_CORRUPT' });
     await expect(readAll(openContent({ path, size: plain.byteLength + 100, key, label: 'e' }))).rejects.toMatchObject({ code: 'BACKUP_FILE_CORRUPT' });
     await expect(readAll(openContent({ path: join(dir, 'nope'), size: 5, key, label: 'n' }))).rejects.toMatchObject({ code: 'BACKUP_FILE_MISSING' });
+  });
+
+  it('reads the plaintext length from the PKCS#7 padding, and refuses padding that does not check out', async () => {
+    for (let n = 0; n <= 33; n++) {
+      const f = encrypted(plain.subarray(0, n), key, `pad-${n}`);
+      expect(await paddedPlaintextLength(f, 16 * Math.floor(n / 16) + 16, key), `size ${n}`).toBe(n);
+    }
+    expect(await paddedPlaintextLength(path, 3 * 1024 * 1024 + 16, key)).toBe(plain.byteLength);
+    // A ciphertext cut at a block edge ends in a block whose "padding" is ciphertext-random; a
+    // wrong key gives random bytes too. Both are refused (up to the 1-in-256 chance of a valid pad).
+    const damaged = join(dir, 'pad-damaged');
+    const whole = encrypted(plain.subarray(0, 100), key, 'pad-whole');
+    const bytes = readFileSync(whole);
+    bytes[bytes.byteLength - 17] = (bytes[bytes.byteLength - 17] as number) ^ 0x40; // flips bit 6 of the last pad byte
+    writeFileSync(damaged, bytes);
+    expect(await paddedPlaintextLength(damaged, bytes.byteLength, key)).toBeUndefined();
+    expect(await paddedPlaintextLength(whole, 100, key)).toBeUndefined();
   });
 
   it('stops when aborted', async () => {

@@ -112,6 +112,25 @@ export async function* openContent(options: ContentStreamOptions): AsyncGenerato
   if (remaining !== 0) throw truncated(size - remaining);
 }
 
+/**
+ * Plaintext length of an encrypted content file from its PKCS#7 padding: the last ciphertext block
+ * is decrypted (with the block before it as IV) and its last byte n (1..16, repeated n times) is
+ * the pad. Returns `undefined` when the padding is not well-formed (damaged or truncated file).
+ */
+export async function paddedPlaintextLength(path: string, cipherSize: number, key: Uint8Array): Promise<number | undefined> {
+  if (cipherSize < BLOCK || cipherSize % BLOCK !== 0) return undefined;
+  const start = cipherSize - 2 * BLOCK;
+  const tail = await readExactly(path, Math.max(0, start), start < 0 ? BLOCK : 2 * BLOCK);
+  if (tail.byteLength !== (start < 0 ? BLOCK : 2 * BLOCK)) return undefined;
+  const iv = start < 0 ? new Uint8Array(BLOCK) : tail.subarray(0, BLOCK);
+  const d = createDecipheriv('aes-256-cbc', key, iv);
+  d.setAutoPadding(false);
+  const last = d.update(tail.subarray(tail.byteLength - BLOCK));
+  const n = last[BLOCK - 1] as number;
+  if (n < 1 || n > BLOCK || !last.subarray(BLOCK - n).every((b) => b === n)) return undefined;
+  return cipherSize - n;
+}
+
 async function readExactly(path: string, position: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const c of createReadStream(path, { start: position, end: position + length - 1, signal }) as AsyncIterable<Buffer>) chunks.push(c);

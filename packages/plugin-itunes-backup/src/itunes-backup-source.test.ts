@@ -297,6 +297,30 @@ describe('itunes-backup source, encrypted backup', () => {
   });
 });
 
+describe('a Manifest.db Size that disagrees with the stored content', () => {
+  // Real backups sometimes record a Size smaller than the file that was stored (the file changed
+  // while the backup ran): iphone_backup_decrypt#1, iOSbackup#1/#26, mvt discussion 316. The
+  // stored bytes (plain) or the PKCS#7 padding (encrypted) are authoritative; cutting at Size
+  // silently corrupts the photo.
+  const heic = fixtureBytes('heic/IMG_2682.heic');
+  const files = () => [
+    { domain: 'CameraRollDomain', relativePath: 'Media/DCIM/100APPLE/IMG_0001.HEIC', content: heic, recordedSize: heic.byteLength - 1000, mtime: 1_700_000_000 },
+  ];
+  for (const encrypted of [false, true]) {
+    it(`yields the whole stored file when Size is too small (${encrypted ? 'encrypted' : 'plain'})`, async () => {
+      const root = join(work, `size-stale-${encrypted ? 'enc' : 'plain'}`);
+      generateBackup({ root, udid: UDID, files: files(), ...(encrypted ? { encrypted: { password: PASSWORD, dpic: 100, iter: 10 } } : {}) });
+      const env = encrypted ? { KEEPSAKE_BACKUP_PASSWORD: PASSWORD } : {};
+      const [asset] = await scanAll(await createItunesBackupSource({ path: root }, factoryContext({ env })));
+      const r = asset?.resources[0] as Asset['resources'][number];
+      expect(r.size).toBe(heic.byteLength);
+      expect((await readAll(r.open())).equals(heic)).toBe(true);
+      expect((await readAll(r.open({ offset: heic.byteLength - 1010 }))).equals(heic.subarray(heic.byteLength - 1010))).toBe(true);
+      expect(asset?.diagnostics).toContainEqual(expect.objectContaining({ level: 'warning', source: 'itunes-backup:size-mismatch' }));
+    });
+  }
+});
+
 describe('finding the backup', () => {
   it('picks by udid among several devices, and says which when it is ambiguous', async () => {
     const r = join(work, 'many');

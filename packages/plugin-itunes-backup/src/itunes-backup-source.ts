@@ -16,7 +16,7 @@ import { type BackupInfo, findBackups, readBackupInfo, isBackupDir, selectBackup
 import { type BackupKeys, unlockBackup, unwrapFileKey } from './backup-keys.js';
 import { defaultBackupRoots } from './backup-locations.js';
 import { type BackupMediaFile, listFromManifestDb, listFromMbdb, type RejectedRecord } from './camera-roll-files.js';
-import { openContent } from './content-stream.js';
+import { openContent, paddedPlaintextLength } from './content-stream.js';
 import { openContentRandomAccess } from './content-random-access.js';
 import { backupError } from './errors.js';
 import { ManifestDb } from './manifest-db.js';
@@ -143,19 +143,26 @@ class ItunesBackupSource implements Source {
           diagnostics.push({ level: 'error', source: `${DIAG}:${checked.code === 'BACKUP_FILE_MISSING' ? 'file-missing' : 'file-unreadable'}`, message: checked.describe() });
           continue;
         }
-        const fileKey = checked;
+        const { key: fileKey, size } = checked;
+        if (size !== file.size) {
+          diagnostics.push({
+            level: 'warning',
+            source: `${DIAG}:size-mismatch`,
+            message: `${file.relativePath}: Manifest.db records ${file.size} bytes but the backup stored ${size}; all ${size} are read (the file probably changed while the backup ran)`,
+          });
+        }
         const label = `${this.info.udid}:${file.relativePath}`;
         const resource: Resource = {
           role,
           name: file.name,
           key: file.fileID,
-          size: file.size,
+          size,
           mtimeMs: file.mtimeMs,
           mediaType: file.mediaType,
-          open: (o = {}) => openContent({ path: file.contentPath, size: file.size, key: fileKey, offset: o.offset ?? 0, signal: o.signal, label }),
+          open: (o = {}) => openContent({ path: file.contentPath, size, key: fileKey, offset: o.offset ?? 0, signal: o.signal, label }),
         };
         resources.push(resource);
-        fileKeys.set(resource, { file, key: fileKey });
+        fileKeys.set(resource, { file: size === file.size ? file : { ...file, size }, key: fileKey });
       }
       const asset: Asset = { id: `${group.folder}/${group.stem}`, kind: group.kind, resources, diagnostics };
       const primary = resources.find((r) => r.role === 'original') ?? resources[0];
@@ -181,8 +188,14 @@ class ItunesBackupSource implements Source {
     }
   }
 
-  /** Checks the content file is there and long enough; returns the file key (or undefined for plain backups) or the per-item error. */
-  private async checkContent(file: BackupMediaFile, keys: BackupKeys | undefined): Promise<Uint8Array | undefined | KeepsakeError> {
+  /**
+   * Checks the content file is there and long enough; returns the file key (undefined for plain
+   * backups) and the real plaintext size, or the per-item error. Manifest.db's Size is sometimes
+   * smaller than what was stored (the file changed while the backup ran); then the stored length
+   * (plain) or the PKCS#7 padding (encrypted) is what counts, since cutting at Size would drop real
+   * bytes. A file shorter than Size stays an error: a partly copied backup looks the same.
+   */
+  private async checkContent(file: BackupMediaFile, keys: BackupKeys | undefined): Promise<{ key: Uint8Array | undefined; size: number } | KeepsakeError> {
     let fileKey: Uint8Array | undefined;
     if (keys && file.size > 0) {
       if (!file.encryptionKey) {
@@ -195,7 +208,7 @@ class ItunesBackupSource implements Source {
         throw err;
       }
     }
-    if (file.size === 0) return fileKey;
+    if (file.size === 0) return { key: fileKey, size: 0 };
     const st = await stat(file.contentPath).catch((err: NodeJS.ErrnoException) => err);
     if (st instanceof Error) {
       return backupError('BACKUP_FILE_MISSING', `Backup has no content file for ${file.relativePath}`, {
@@ -205,15 +218,20 @@ class ItunesBackupSource implements Source {
         hint: 'The backup is incomplete (interrupted, or copied partly). The other items are read normally; make a new backup to recover this one.',
       });
     }
-    const shortBy = fileKey ? st.size % 16 !== 0 || st.size < file.size : st.size < file.size;
-    if (shortBy) {
+    let stored: number | undefined = st.size;
+    if (fileKey) {
+      // Padding that does not check out, with a length that still fits Size: keep Size (older behaviour, damaged last block).
+      stored = await paddedPlaintextLength(file.contentPath, st.size, fileKey).catch(() => undefined);
+      if (stored === undefined && st.size % 16 === 0 && st.size > file.size) stored = file.size;
+    }
+    if (stored === undefined || stored < file.size) {
       return backupError('BACKUP_FILE_CORRUPT', `Backup content file for ${file.relativePath} is ${st.size} bytes, too short for the recorded ${file.size}`, {
         location: file.contentPath,
         resource: file.name,
         hint: 'The backup is damaged; make a new backup to recover this item.',
       });
     }
-    return fileKey;
+    return { key: fileKey, size: stored };
   }
 
   /** Metadata of one file for dates and Live Photo pairing; problems become warnings, never failures. */
