@@ -19,6 +19,18 @@ describe('StreamReader', () => {
     await expect(r.read(1, 50)).rejects.toMatchObject({ code: 'TIMEOUT', classification: 'retryable' });
   });
 
+  it('completes a read larger than its 8 MiB buffer limit (a big AFC FILE_READ reply) instead of stalling until TIMEOUT', async () => {
+    const s = new PassThrough();
+    const r = new StreamReader(s);
+    const total = 12 * 1024 * 1024;
+    const p = r.read(total, 3000);
+    // The device sends the reply in socket-sized pieces.
+    for (let off = 0; off < total; off += 64 * 1024) s.write(Buffer.alloc(64 * 1024, off / (64 * 1024)));
+    const got = await p;
+    expect(got.length).toBe(total);
+    expect(got[total - 1]).toBe((total / (64 * 1024) - 1) & 0xff);
+  });
+
   it('fails with DEVICE_DISCONNECTED when the stream ends mid-read', async () => {
     const s = new PassThrough();
     const r = new StreamReader(s);

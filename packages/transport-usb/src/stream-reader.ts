@@ -40,8 +40,10 @@ export class StreamReader {
   private readonly onData = (chunk: Buffer): void => {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    if (this.buffered > HIGH_WATER) this.stream.pause();
     this.pump();
+    // Pause only once more is buffered than the pending read needs: pausing short of a read larger
+    // than HIGH_WATER would wait for bytes that never come.
+    if (this.buffered > HIGH_WATER && this.buffered >= (this.waiter?.n ?? 0)) this.stream.pause();
   };
   private readonly onEnd = (): void => this.fail(disconnectedError(this.what));
   private readonly onError = (err: Error): void => this.fail(disconnectedError(this.what, err));
