@@ -186,6 +186,41 @@ describe('EmailSink against a local SMTP server (SIZE + AUTH)', () => {
     expect(server.messages).toHaveLength(2);
   });
 
+  it('one of several recipients refused (550): not counted as delivered, EMAIL_RECIPIENT_REFUSED, nothing logged as sent', async () => {
+    const server = await smtp({ size: 5_000_000, rcpt: (a) => (a === 'gone@example.com' ? 550 : undefined) });
+    const log = new SentLog(mkdtempSync(join(tmpdir(), 'ks-email-log-')), 'email:bob@example.com,gone@example.com');
+    const options = { ...EMAIL_DEFAULTS, host: '127.0.0.1', port: server.port, requireTLS: false, user: 'alice', from: 'alice@example.com', to: 'bob@example.com, gone@example.com', timeoutSeconds: 10 };
+    const sink = new EmailSink({ options, password: 's3cret', logger: silentLogger, sentLog: log });
+    cleanups.push(() => sink.close());
+    const a = photoAsset('IMG_R1', 5000);
+    const [r] = await putAll(sink, [a]);
+    expect(r!.ok ? 'delivered' : [r!.e.code, r!.e.classification]).toEqual(['EMAIL_RECIPIENT_REFUSED', 'fatal']);
+    expect(!r!.ok && r!.e.message).toContain('gone@example.com');
+    expect(await log.lookup(a.resources)).toBeUndefined();
+  });
+
+  it('one of several recipients deferred (450): retryable, not counted as delivered', async () => {
+    const server = await smtp({ size: 5_000_000, rcpt: (a) => (a === 'busy@example.com' ? 450 : undefined) });
+    const sink = sinkFor(server.port, { to: 'bob@example.com, busy@example.com' });
+    const [r] = await putAll(sink, [photoAsset('IMG_R2', 5000)]);
+    expect(r!.ok ? 'delivered' : r!.e.classification).toBe('retryable');
+  });
+
+  it('552 to RCPT (mailbox full / too many recipients) is not a message-size refusal: no split, no TOO_LARGE, limit not lowered', async () => {
+    let full = true;
+    const server = await smtp({ size: 5_000_000, rcpt: () => (full ? 552 : undefined) });
+    const sink = sinkFor(server.port);
+    const out = await putAll(sink, [photoAsset('M1', 50_000), photoAsset('M2', 50_000)]);
+    expect(out.map((r) => (r.ok ? 'delivered' : [r.e.code, r.e.classification]))).toEqual([
+      ['SINK_WRITE_FAILED', 'retryable'],
+      ['SINK_WRITE_FAILED', 'retryable'],
+    ]);
+    full = false;
+    const again = await putAll(sink, [photoAsset('M3', 50_000), photoAsset('M4', 50_000)]);
+    expect(again.map((r) => (r.ok ? 'ok' : r.e.describe()))).toEqual(['ok', 'ok']);
+    expect(server.messages).toHaveLength(1); // both in one message: the limit was not "learnt" from the 552
+  });
+
   it('settles a queued put as ABORTED when its signal aborts before the message is sent', async () => {
     const server = await smtp({ size: 5_000_000 });
     const sink = sinkFor(server.port);

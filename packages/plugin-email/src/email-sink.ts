@@ -23,7 +23,7 @@ import { createTransport } from 'nodemailer';
 import { attachmentWireSize, largestSingleAttachment, MESSAGE_HEADER_ALLOWANCE, textPartWireSize } from './message-size.js';
 import type { EmailOptions } from './options.js';
 import { emailSinkKey } from './options.js';
-import { isSizeRejection, mapSmtpError } from './smtp-errors.js';
+import { isSizeRejection, mapSmtpError, partialRecipientRefusal, type SmtpFailure } from './smtp-errors.js';
 import type { SentLog } from './sent-log.js';
 import { probeSmtpSize, type SmtpProbeResult } from './smtp-size.js';
 
@@ -349,6 +349,9 @@ export function createNodemailerSender(o: EmailOptions, password: string | undef
       if (!response.startsWith('250')) {
         throw new KeepsakeError('SINK_WRITE_FAILED', `The server did not confirm the message with 250 (it said "${response}")`, { classification: 'retryable' });
       }
+      // nodemailer succeeds when at least one recipient was accepted; the refused ones got nothing
+      const { rejected = [], rejectedErrors = [] } = info as { rejected?: unknown[]; rejectedErrors?: SmtpFailure[] };
+      if (rejected.length > 0) throw partialRecipientRefusal(rejected.map(String), rejectedErrors, `${o.host}:${o.port}`);
       return { response, messageId: String((info as { messageId?: string }).messageId ?? '') };
     },
     close() {

@@ -1,7 +1,7 @@
 import { abortError, isKeepsakeError, KeepsakeError, SinkError } from '@keepsake/core';
 
 /** What nodemailer attaches to its errors. */
-interface SmtpFailure {
+export interface SmtpFailure {
   code?: string;
   responseCode?: number;
   response?: string;
@@ -16,9 +16,46 @@ const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNRE
 /** Node's TLS verification failures: a wrong or self-signed certificate does not fix itself on retry. */
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/;
 
-/** The server's 552: the message is larger than it takes (RFC 1870), or the mailbox is over its storage allocation. */
+/** A reply to RCPT TO (nodemailer's `command`). */
+function atRcpt(e: SmtpFailure): boolean {
+  return /^RCPT/i.test(e.command ?? '');
+}
+
+/**
+ * The server's 552 to the message (after DATA, or to MAIL FROM with SIZE=): larger than it takes
+ * (RFC 1870). A 552 to RCPT TO is about the recipient — mailbox over its storage allocation, or
+ * too many recipients, which RFC 5321 §4.5.3.1.10 says to treat as the temporary 452 — and says
+ * nothing about the message size.
+ */
 export function isSizeRejection(err: unknown): boolean {
-  return (err as SmtpFailure | undefined)?.responseCode === 552;
+  const e = err as SmtpFailure | undefined;
+  return e?.responseCode === 552 && !atRcpt(e);
+}
+
+/**
+ * The server took the message for some recipients and refused others at RCPT TO (nodemailer then
+ * still reports success, listing them in `rejected`). Those recipients did not get the assets, so
+ * the message does not count as delivered: a permanent refusal (5xx) is a configuration problem
+ * and stops the run like a refusal of every recipient; a temporary one (4xx, or 552 read as 452)
+ * is retryable — the recipients that accepted get the message again then (a duplicate email rather
+ * than a missing photo).
+ */
+export function partialRecipientRefusal(rejected: readonly string[], errors: readonly SmtpFailure[], where: string): KeepsakeError {
+  const replies = errors.map((e) => e.response?.trim()).filter(Boolean);
+  const said = replies.length ? ` (server said: ${replies.join('; ')})` : '';
+  const temporary = errors.length === 0 || errors.some((e) => e.responseCode === undefined || e.responseCode < 500 || e.responseCode === 552);
+  if (temporary) {
+    return SinkError.writeFailed(`The server deferred recipient(s) ${rejected.join(', ')}${said}; the others got the message`, {
+      location: where,
+      classification: 'retryable',
+      hint: 'Not counted as delivered: the message is sent again later (recipients who got it receive it twice).',
+    });
+  }
+  return new KeepsakeError('EMAIL_RECIPIENT_REFUSED', `The server refused recipient(s) ${rejected.join(', ')}${said}; the others got the message`, {
+    location: where,
+    classification: 'fatal',
+    hint: 'Check the `to` option: every recipient must exist. Nothing was counted as delivered.',
+  });
 }
 
 /**
@@ -36,6 +73,14 @@ export function mapSmtpError(err: unknown, where: string): KeepsakeError {
       cause: err,
       location: where,
       hint: `The server refused the login${reply}. Run: keepsake login email (app passwords are needed for Gmail, iCloud and Outlook with two-step sign-in).`,
+    });
+  }
+  if (e.responseCode === 552 && atRcpt(e)) {
+    return SinkError.writeFailed(`The server cannot take mail for the recipient now: ${e.message ?? String(err)}${reply}`, {
+      cause: err,
+      location: where,
+      classification: 'retryable',
+      hint: "552 to RCPT means the recipient's mailbox is full (or too many recipients); nothing was counted as delivered, and it is sent again later.",
     });
   }
   if (e.code === 'EENVELOPE' && e.responseCode !== undefined && e.responseCode >= 500) {

@@ -22,7 +22,14 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startTestSmtp(opts: { size: number; hideSize?: boolean; user?: string; pass?: string }): Promise<TestSmtp> {
+export async function startTestSmtp(opts: {
+  size: number;
+  hideSize?: boolean;
+  user?: string;
+  pass?: string;
+  /** Reply code for RCPT TO of an address (e.g. 550 unknown user, 450 deferred); undefined accepts it. */
+  rcpt?: (address: string) => number | undefined;
+}): Promise<TestSmtp> {
   const messages: ReceivedMessage[] = [];
   const refusedSizes: number[] = [];
   const server = new SMTPServer({
@@ -36,6 +43,11 @@ export async function startTestSmtp(opts: { size: number; hideSize?: boolean; us
     onAuth(auth, _session, cb) {
       if (auth.username === (opts.user ?? 'alice') && auth.password === (opts.pass ?? 's3cret')) cb(null, { user: auth.username });
       else cb(new Error('Invalid username or password'));
+    },
+    onRcptTo(address, _session, cb) {
+      const code = opts.rcpt?.(address.address);
+      if (code === undefined) return cb();
+      cb(Object.assign(new Error(`Recipient <${address.address}> refused`), { responseCode: code }));
     },
     onData(stream, _session, cb) {
       const chunks: Buffer[] = [];
