@@ -8,7 +8,7 @@ import { type Keybag, parseKeybag } from './keybag.js';
 /** Unlocked keys of an encrypted backup. */
 export interface BackupKeys {
   classKeys: Map<number, Uint8Array>;
-  /** Key of Manifest.db (iOS 10+ backups). */
+  /** Key of Manifest.db (iOS 10.2+ backups; earlier ones store Manifest.db unencrypted). */
   manifestDbKey: Uint8Array | undefined;
 }
 
@@ -55,9 +55,10 @@ export async function unlockBackup(info: BackupInfo, options: UnlockOptions): Pr
     if (options.cache) await options.cache.set(cacheName, Buffer.from(passwordKey).toString('hex'));
   }
 
+  // Backups from before iOS 10.2 have no ManifestKey: their Manifest.db is stored unencrypted
+  // (the caller checks that it really is plain SQLite).
   let manifestDbKey: Uint8Array | undefined;
-  if (info.format === 'db') {
-    if (!info.manifestKey) throw BackupError.keybagInvalid(info.dir, 'Manifest.plist of an encrypted backup has no ManifestKey');
+  if (info.format === 'db' && info.manifestKey) {
     manifestDbKey = unwrapFileKey(classKeys, info.manifestKey, `${info.dir}/Manifest.plist ManifestKey`);
   }
   return { classKeys, manifestDbKey };

@@ -1,4 +1,4 @@
-import { type KeepsakeError, mediaTypeOf } from '@keepsake/core';
+import { KeepsakeError, mediaTypeOf } from '@keepsake/core';
 import type { CameraRollFile } from '@keepsake/media';
 import type { BackupInfo } from './backup-info.js';
 import { backupError } from './errors.js';
@@ -84,6 +84,13 @@ export function listFromManifestDb(info: BackupInfo, db: ManifestDb): { files: B
     try {
       mb = decodeMBFile(row.file);
     } catch (err) {
+      if (isPasswordEncryptedRecord(row.file)) {
+        throw new KeepsakeError('NOT_SUPPORTED', `This encrypted backup is from iOS 10.0 (${info.iosVersion ?? 'version unknown'}), whose Manifest.db file records are themselves encrypted; keepsake cannot read them: ${info.dir}`, {
+          location: db.location,
+          classification: 'fatal',
+          hint: 'Update the iPhone (iOS 10.2 or later) and make a new backup, or make an unencrypted backup.',
+        });
+      }
       bad.push({ relativePath: row.relativePath, error: recordInvalid(row.relativePath, (err as Error).message, db.location) });
       continue;
     }
@@ -137,6 +144,16 @@ export function listFromMbdb(info: BackupInfo, bytes: Uint8Array): { files: Back
     });
   }
   return { files, rejected: bad };
+}
+
+/**
+ * iOS 10.0.x wrote each `file` record as base64 text of an AES-encrypted plist (keyed from the
+ * password and a salt in the Properties table) instead of an NSKeyedArchiver bplist.
+ */
+function isPasswordEncryptedRecord(blob: Uint8Array): boolean {
+  if (blob.byteLength < 24 || blob.byteLength % 4 !== 0) return false;
+  const text = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('latin1');
+  return !text.startsWith('bplist') && /^[A-Za-z0-9+/]+={0,2}$/.test(text);
 }
 
 function recordInvalid(relativePath: string, why: string, location: string): KeepsakeError {

@@ -289,6 +289,38 @@ describe('itunes-backup source, encrypted backup', () => {
     expect((await readAll((live.resources[1] as Asset['resources'][number]).open())).equals(fixtureBytes('live-photo/train.mov'))).toBe(true);
   });
 
+  it('reads encrypted iOS 10.0–10.1 backups: no ManifestKey, Manifest.db stored unencrypted', async () => {
+    // Before iOS 10.2 only the content files were encrypted (iOSbackup#10, tested on 10.1.1).
+    const r = join(work, 'enc-10.1');
+    const { dir } = generateBackup({ root: r, udid: UDID, iosVersion: '10.1.1', files: realisticFiles(), encrypted: { password: PASSWORD, iter: 10, legacyManifest: '10.1' } });
+    const before = snapshot(dir);
+    const assets = await scanAll(await createItunesBackupSource({ path: r }, factoryContext({ env: { KEEPSAKE_BACKUP_PASSWORD: PASSWORD } })));
+    checkGrouping(assets);
+    await extractAndCompare(assets, mkdtempSync(join(work, 'out-')));
+    expect(snapshot(dir)).toBe(before);
+  });
+
+  it('says clearly that iOS 10.0 encrypted records are not supported, instead of skipping every file', async () => {
+    // iOS 10.0.x stored each Manifest.db `file` record as base64 of a password-encrypted blob (iphone-dataprotection#13, #30).
+    const r = join(work, 'enc-10.0');
+    generateBackup({ root: r, udid: UDID, iosVersion: '10.0.2', files: realisticFiles(), encrypted: { password: PASSWORD, iter: 10, legacyManifest: '10.0' } });
+    const source = await createItunesBackupSource({ path: r }, factoryContext({ env: { KEEPSAKE_BACKUP_PASSWORD: PASSWORD } }));
+    await expect(scanAll(source)).rejects.toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining('iOS 10.0'), hint: expect.any(String) });
+  });
+
+  it('explains an encrypted backup whose ManifestKey is missing while Manifest.db is encrypted', async () => {
+    const r = join(work, 'enc-no-manifest-key');
+    const { dir } = generateBackup({ root: r, udid: UDID, files: realisticFiles(), encrypted: { password: PASSWORD, dpic: 100, iter: 10 } });
+    const plist = join(dir, 'Manifest.plist');
+    const { parsePlist } = await import('./plist.js');
+    const { writeBinaryPlist } = await import('../test/plist-writer.ts');
+    const m = parsePlist(readFileSync(plist), plist) as Record<string, unknown>;
+    delete m.ManifestKey;
+    writeFileSync(plist, writeBinaryPlist(m as never));
+    const source = await createItunesBackupSource({ path: r }, factoryContext({ env: { KEEPSAKE_BACKUP_PASSWORD: PASSWORD } }));
+    await expect(scanAll(source)).rejects.toMatchObject({ code: 'BACKUP_KEYBAG_INVALID', message: expect.stringContaining('ManifestKey') });
+  });
+
   it('refuses a key bag with an unknown tag (BACKUP_KEYBAG_UNKNOWN_TAG)', async () => {
     const r = join(work, 'enc-unknown-tag');
     generateBackup({ root: r, udid: UDID, files: realisticFiles().slice(0, 3), encrypted: { password: PASSWORD, dpic: 100, iter: 10, extraTag: { tag: 'ZZZZ', value: new Uint8Array(4) } } });

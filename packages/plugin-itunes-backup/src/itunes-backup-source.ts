@@ -18,8 +18,8 @@ import { defaultBackupRoots } from './backup-locations.js';
 import { type BackupMediaFile, listFromManifestDb, listFromMbdb, type RejectedRecord } from './camera-roll-files.js';
 import { openContent, paddedPlaintextLength } from './content-stream.js';
 import { openContentRandomAccess } from './content-random-access.js';
-import { backupError } from './errors.js';
-import { ManifestDb } from './manifest-db.js';
+import { BackupError, backupError } from './errors.js';
+import { isPlainSqlite, ManifestDb } from './manifest-db.js';
 import { resolvePassword } from './password.js';
 
 /** Options of the `itunes-backup` source (validated by the host against the manifest schema). */
@@ -114,7 +114,11 @@ class ItunesBackupSource implements Source {
       }
       return listFromMbdb(this.info, await readFile(`${this.info.dir}/Manifest.mbdb`));
     }
-    const db = await ManifestDb.open(`${this.info.dir}/Manifest.db`, keys?.manifestDbKey);
+    const dbPath = `${this.info.dir}/Manifest.db`;
+    if (keys && !keys.manifestDbKey && !(await isPlainSqlite(dbPath).catch(() => true))) {
+      throw BackupError.keybagInvalid(this.info.dir, 'Manifest.plist of an encrypted backup has no ManifestKey, and Manifest.db is encrypted (only iOS 10.0–10.1 backups store it unencrypted)');
+    }
+    const db = await ManifestDb.open(dbPath, keys?.manifestDbKey);
     try {
       return listFromManifestDb(this.info, db);
     } finally {

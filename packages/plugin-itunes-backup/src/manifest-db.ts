@@ -77,7 +77,7 @@ export class ManifestDb {
           domain: String(r.domain),
           relativePath: String(r.relativePath ?? ''),
           flags: Number(r.flags),
-          file: r.file instanceof Uint8Array ? r.file : null,
+          file: r.file instanceof Uint8Array ? r.file : typeof r.file === 'string' ? Buffer.from(r.file, 'latin1') : null,
         };
       }
     } catch (err) {
@@ -103,6 +103,18 @@ async function needsCopy(path: string): Promise<boolean> {
     const header = Buffer.alloc(20);
     await fh.read(header, 0, 20, 0);
     return header[18] === 2 || header[19] === 2;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** True when the file starts with the SQLite header (an unencrypted Manifest.db). */
+export async function isPlainSqlite(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    const { bytesRead } = await fh.read(header, 0, 16, 0);
+    return bytesRead === 16 && header.equals(SQLITE_MAGIC);
   } finally {
     await fh.close();
   }

@@ -43,6 +43,12 @@ export interface GenerateOptions {
     iter?: number;
     /** Extra TLV appended to the key bag header (to test unknown tags). */
     extraTag?: { tag: string; value: Uint8Array };
+    /**
+     * iOS 10.0–10.1 layout: no ManifestKey, Manifest.db stored as plain SQLite (content files are
+     * still encrypted). '10.0' also stores each `file` record as base64 text of an encrypted
+     * blob, the way iOS 10.0.x did.
+     */
+    legacyManifest?: '10.0' | '10.1';
   };
   /** 'mbdb' writes a pre-iOS 10 backup (Manifest.mbdb, flat content files; plain only). */
   format?: 'db' | 'mbdb';
@@ -158,7 +164,7 @@ export function generateBackup(opts: GenerateOptions): GeneratedBackup {
     BackupKeyBag: keybag,
   };
   let manifestDbKey: Buffer | undefined;
-  if (enc && format === 'db') {
+  if (enc && format === 'db' && !enc.legacyManifest) {
     manifestDbKey = randomBytes(32);
     manifestPlist.ManifestKey = fileKeyRecord(4, manifestDbKey);
   }
@@ -255,7 +261,7 @@ export function generateBackup(opts: GenerateOptions): GeneratedBackup {
       ...(encryptionKey ? { encryptionKey } : {}),
       ...(flags === 1 && f.domain === 'CameraRollDomain' ? { xattrs: { 'com.apple.assetsd.UUID': Buffer.from(randomBytes(16).toString('hex')) } } : {}),
     });
-    insert.run(id, f.domain, f.relativePath, flags, blob);
+    insert.run(id, f.domain, f.relativePath, flags, enc?.legacyManifest === '10.0' ? cbcEncrypt(randomBytes(32), blob).toString('base64') : blob);
     if (flags === 1 && !f.omitBlob) {
       mkdirSync(join(dir, id.slice(0, 2)), { recursive: true });
       writeFileSync(join(dir, id.slice(0, 2), id), stored);
