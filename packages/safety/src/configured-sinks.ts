@@ -7,6 +7,12 @@ export interface ConfiguredSink {
   pipeline: string;
   /** Every pipeline that delivers to it (two phones → one NAS). */
   pipelines: string[];
+  /**
+   * Off-site as the config says now (`offsite` on the step, else the sink's default; off-site if
+   * any pipeline says so). The ledger's flag is what the last runs said, and stays set by a
+   * pipeline that was since renamed or removed.
+   */
+  offsite: boolean;
 }
 
 /**
@@ -30,9 +36,12 @@ export async function openConfiguredSinks(
       for (const [i, step] of p.sinks.entries()) {
         const sink = await host.createSink(step, `pipelines.${name}.sinks[${i}]`, { configDir: loaded.dir, pipeline: name, signal: o.signal, logger: o.logger });
         all.push(sink);
+        const offsite = step.offsite ?? sink.capabilities.offsite;
         const known = sinks.get(sink.key);
-        if (known) known.pipelines.push(name);
-        else sinks.set(sink.key, { sink, use: step.use, pipeline: name, pipelines: [name] });
+        if (known) {
+          known.pipelines.push(name);
+          known.offsite ||= offsite;
+        } else sinks.set(sink.key, { sink, use: step.use, pipeline: name, pipelines: [name], offsite });
       }
     }
   } catch (err) {

@@ -77,7 +77,8 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
   const p = o.config.config.pipelines[o.pipeline]!;
   const source = await o.host.createSource(p.source, `pipelines.${o.pipeline}.source`, { configDir: o.config.dir, pipeline: o.pipeline, signal: o.signal, logger });
   const opened = await openConfiguredSinks(o.host, o.config, { signal: o.signal, logger });
-  const offsite = new Map(o.ledger.sinks().map((s) => [s.sinkKey, s.offsite]));
+  // off-site as configured now: a sink the config no longer marks off-site must not count as one
+  const offsite = new Map([...opened.sinks].map(([k, c]) => [k, c.offsite]));
   const report: PruneReport = {
     mode: 'dry-run',
     safe: { count: 0, bytes: 0, oldest: null, newest: null },

@@ -90,8 +90,8 @@ describe('verify', () => {
     a.stored.get(first!)![0]! ^= 0xff;
     a.stored.delete(second!);
     const sinks = new Map([
-      ['mem:a', { sink: a, use: 'memory', pipeline: 'p', pipelines: ['p'] }],
-      ['mem:mail', { sink: mail, use: 'email', pipeline: 'p', pipelines: ['p'] }],
+      ['mem:a', { sink: a, use: 'memory', pipeline: 'p', pipelines: ['p'], offsite: false }],
+      ['mem:mail', { sink: mail, use: 'email', pipeline: 'p', pipelines: ['p'], offsite: false }],
     ]);
     const r = await verifyDeliveries({ ledger, sinks, signal: new AbortController().signal });
     expect(r.checked).toBe(8);
@@ -137,8 +137,8 @@ describe('shared destinations and skipped sidecars', () => {
     expect(a.overall.copies.assets).toEqual([0, 1, 0, 0]);
     expect(computeStatus(ledger, { pipeline: 'phoneB' }).overall.copies.assets).toEqual([0, 1, 0, 0]);
     const sinks = new Map([
-      ['mem:nas', { sink: nas, use: 'memory', pipeline: 'phoneA', pipelines: ['phoneA', 'phoneB'] }],
-      ['mem:cloud', { sink: cloud, use: 'memory', pipeline: 'phoneA', pipelines: ['phoneA'] }],
+      ['mem:nas', { sink: nas, use: 'memory', pipeline: 'phoneA', pipelines: ['phoneA', 'phoneB'], offsite: false }],
+      ['mem:cloud', { sink: cloud, use: 'memory', pipeline: 'phoneA', pipelines: ['phoneA'], offsite: true }],
     ]);
     const r = await verifyDeliveries({ ledger, sinks, signal: new AbortController().signal });
     expect(r).toMatchObject({ checked: 5, ok: 5, missing: 0 });

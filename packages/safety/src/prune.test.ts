@@ -1,0 +1,77 @@
+import { type Asset, Ledger, type LoadedConfig, type PluginHost, type PreparedPipeline, runPipeline, type Sink, type Source } from '@keepsake/core';
+import { MemorySink, MemorySource, memoryResource } from '@keepsake/core/testing';
+import { describe, expect, it } from 'vitest';
+import { prune } from './prune.js';
+
+const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255);
+
+function photo(i: number): Asset {
+  return { id: `100APPLE/IMG_${i}`, kind: 'photo', capturedAt: { local: '2022-06-01T10:00:00', source: 'exif' }, resources: [memoryResource(`IMG_${i}.JPG`, bytes(400 + i, i))] };
+}
+
+/** A memory source that can delete: `deleted` lists what prune removed. */
+class DeletingSource extends MemorySource {
+  deleted: string[] = [];
+  onDelete?: (asset: Asset) => void;
+  constructor(key: string, assets: Asset[]) {
+    super(key, assets, { canDelete: true });
+  }
+  async delete(asset: Asset): Promise<void> {
+    this.onDelete?.(asset);
+    this.deleted.push(asset.id);
+  }
+}
+
+const prepared = (name: string, source: Source, sinks: { sink: Sink; offsite?: boolean }[]): PreparedPipeline => ({
+  name,
+  source,
+  transforms: [],
+  sinks: sinks.map((s) => ({ sink: s.sink, use: 'memory', transforms: [], offsite: s.offsite ?? false })),
+  close: async () => {},
+});
+
+/** The plugin host prune needs: the config's `use` ids map to these instances. */
+function fakeHost(source: Source, sinks: Record<string, Sink>): PluginHost {
+  return {
+    createSource: async () => source,
+    createSink: async (step: { use: string }) => sinks[step.use]!,
+  } as unknown as PluginHost;
+}
+
+const config = (sinks: { use: string; offsite?: boolean }[]): LoadedConfig => ({
+  path: undefined,
+  dir: '/',
+  config: { pipelines: { p: { source: { use: 'src' }, sinks } } },
+});
+
+describe('prune', () => {
+  it('off-site comes from the config as it is now, not from a pipeline that once called the sink off-site', async () => {
+    const ledger = Ledger.open(':memory:');
+    const a = new MemorySink('mem:a');
+    const b = new MemorySink('mem:b');
+    const source = new DeletingSource('card', [photo(1)]);
+    // an earlier pipeline (since renamed) marked b off-site; today's config does not
+    await runPipeline(prepared('old', source, [{ sink: a }, { sink: b, offsite: true }]), { ledger });
+    await runPipeline(prepared('p', source, [{ sink: a }, { sink: b }]), { ledger });
+    const r = await prune({
+      ledger,
+      host: fakeHost(source, { a, b }),
+      config: config([{ use: 'a' }, { use: 'b' }]),
+      pipeline: 'p',
+      requireOffsite: true,
+      signal: new AbortController().signal,
+    });
+    expect(source.deleted).toEqual([]);
+    expect(r.kept).toEqual([{ assetId: '100APPLE/IMG_1', reason: 'IMG_1.JPG has no off-site copy' }]);
+    // marked off-site in the config: now it may go
+    const ok = await prune({
+      ledger,
+      host: fakeHost(source, { a, b }),
+      config: config([{ use: 'a' }, { use: 'b', offsite: true }]),
+      pipeline: 'p',
+      requireOffsite: true,
+      signal: new AbortController().signal,
+    });
+    expect(ok.deleted).toBe(1);
+  });
+});
