@@ -29,6 +29,23 @@ export class AlbumResolver {
     return p;
   }
 
+  /**
+   * Drops a remembered id that Google no longer takes (the album was deleted in Google Photos): the
+   * next `idFor` lists the app's albums again and creates the album anew only when it is not there.
+   */
+  async forget(title: string, id: string): Promise<void> {
+    this.byTitle.delete(title);
+    this.listed = undefined;
+    const write = this.writes.then(async () => {
+      const cache = await this.readCache();
+      if (cache[title] !== id) return;
+      delete cache[title];
+      await this.writeCache(cache);
+    });
+    this.writes = write.catch(() => {});
+    await write;
+  }
+
   private async resolve(title: string, signal: AbortSignal): Promise<string> {
     const cache = await this.readCache();
     if (cache[title]) return cache[title];

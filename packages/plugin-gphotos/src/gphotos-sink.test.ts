@@ -262,6 +262,25 @@ describe('gphotos sink against a local fake of the Library API', () => {
     expect(byName['A2.JPG']!.albumId).not.toBe(byName['A1.JPG']!.albumId);
   });
 
+  it('an album deleted in Google Photos is looked up again and recreated, not refused forever', async () => {
+    const fctx = factoryContext();
+    const options = { album: 'keepsake' };
+    const [first] = await putAll(await sink(fctx, options), [photo('D1.JPG', 100)]);
+    expect(first!.ok).toBe(true);
+    fake.albums.splice(0); // the user deleted the album in Google Photos; the id is still remembered
+    const s = await sink(fctx, options);
+    const resume = persistentResume();
+    const d2 = photo('D2.JPG', 100);
+    const [refused] = await putAll(s, [d2], resume);
+    // the attempt that met the stale id fails retryably; the pipeline's retry then succeeds
+    expect(refused!.ok ? 'ok' : [refused!.e.code, refused!.e.classification]).toEqual(['GPHOTOS_ALBUM_REFUSED', 'retryable']);
+    const [retried] = await putAll(s, [d2], resume);
+    expect(retried!.ok ? 'ok' : retried!.e.describe()).toBe('ok');
+    expect(fake.albums.map((a) => a.title)).toEqual(['keepsake']);
+    expect(fake.items.find((i) => i.filename === 'D2.JPG')!.albumId).toBe(fake.albums[0]!.id);
+    expect(fake.counts.rawUploads).toBe(2); // the upload token was kept for the retry
+  });
+
   it('verify reports a deleted item as missing', async () => {
     const s = await sink(factoryContext());
     const [o] = await putAll(s, [photo('V1.JPG', 100)]);

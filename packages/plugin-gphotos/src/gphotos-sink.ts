@@ -161,6 +161,19 @@ export class GPhotosSink implements Sink {
       } catch (err) {
         // a refused token is not tried again: the next attempt uploads the bytes anew
         if (isKeepsakeError(err) && err.code === 'GPHOTOS_ITEM_REJECTED') ctx.resume.save(r.key, { ...state, uploadToken: undefined, uploadedAt: undefined } satisfies ItemState);
+        if (albumId && this.albums && isKeepsakeError(err) && (err.code === 'HTTP_CLIENT_ERROR' || err.code === 'SINK_NOT_FOUND')) {
+          // the whole call was refused while naming an album: the remembered id may belong to an album
+          // deleted in Google Photos. Forget it, so the retry looks the title up again (and creates it if gone).
+          await this.albums.forget(albumTitle, albumId);
+          throw new KeepsakeError('GPHOTOS_ALBUM_REFUSED', `Google Photos refused to add ${r.name} to the album "${albumTitle}": ${err.message}`, {
+            cause: err,
+            classification: 'retryable',
+            assetId: asset.id,
+            resource: r.key,
+            stage: 'put',
+            hint: 'The album may have been deleted in Google Photos; keepsake looks it up again (and creates it anew) on the next attempt.',
+          });
+        }
         throw isKeepsakeError(err) ? err.withContext({ assetId: asset.id, resource: r.key, stage: 'put' }) : err;
       }
       ctx.resume.save(r.key, { ...state, mediaItemId: item.id, productUrl: item.productUrl } satisfies ItemState);
