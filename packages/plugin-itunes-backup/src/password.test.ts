@@ -29,6 +29,12 @@ describe('backup password', () => {
     expect(await resolvePassword({ passwordFile: 'pw', baseDir: dir, env: { KEEPSAKE_BACKUP_PASSWORD: 'env' }, label: 'x' })).toBe('sesame ');
   });
 
+  it('drops the byte-order mark Windows editors put at the start of a UTF-8 file', async () => {
+    // Notepad's "UTF-8 with BOM" writes EF BB BF first; it is not part of the password.
+    writeFileSync(join(dir, 'pw-bom'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('pässword\r\n')]));
+    expect(await resolvePassword({ passwordFile: 'pw-bom', baseDir: dir, env: {}, label: 'x' })).toBe('pässword');
+  });
+
   it('refuses an empty or unreadable passwordFile with OPTION_INVALID', async () => {
     writeFileSync(join(dir, 'empty'), '\n');
     await expect(resolvePassword({ passwordFile: 'empty', baseDir: dir, env: {}, label: 'x' })).rejects.toMatchObject({ code: 'OPTION_INVALID' });

@@ -32,7 +32,8 @@ export async function resolvePassword(src: PasswordSources): Promise<string | un
         hint: 'Fix option `passwordFile` (a file whose first line is the backup password).',
       });
     }
-    const first = text.split(/\r?\n/)[0] ?? '';
+    // A UTF-8 byte-order mark (Windows editors) is not part of the password.
+    const first = text.replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? '';
     if (first === '') {
       throw new KeepsakeError('OPTION_INVALID', `passwordFile ${file} is empty`, { location: file, classification: 'fatal', hint: 'Put the backup password on its first line.' });
     }
