@@ -43,6 +43,11 @@ async function optionalDict(path: string): Promise<PlistDict | undefined> {
   return v;
 }
 
+/** The folder holds a Manifest.plist (whether or not its file list is there). */
+export async function isBackupFolder(dir: string): Promise<boolean> {
+  return exists(join(dir, 'Manifest.plist'));
+}
+
 export async function isBackupDir(dir: string): Promise<boolean> {
   return (await exists(join(dir, 'Manifest.plist'))) && ((await exists(join(dir, 'Manifest.db'))) || (await exists(join(dir, 'Manifest.mbdb'))));
 }
@@ -63,7 +68,8 @@ export async function readBackupInfo(dir: string): Promise<BackupInfo> {
   const encrypted = manifest.IsEncrypted === true;
   const keybag = manifest.BackupKeyBag instanceof Uint8Array ? manifest.BackupKeyBag : undefined;
   const manifestKey = manifest.ManifestKey instanceof Uint8Array ? manifest.ManifestKey : undefined;
-  const format = (await exists(join(dir, 'Manifest.db'))) ? 'db' : 'mbdb';
+  // Neither file (a partly copied backup): 'db', so reading it reports the missing Manifest.db.
+  const format = !(await exists(join(dir, 'Manifest.db'))) && (await exists(join(dir, 'Manifest.mbdb'))) ? 'mbdb' : 'db';
   const snapshot = str(status, 'SnapshotState');
   return {
     dir,

@@ -164,6 +164,14 @@ describe('itunes-backup source, plain backup', () => {
     await expect(scanAll(source)).rejects.toMatchObject({ code: 'BACKUP_MANIFEST_CORRUPT' });
   });
 
+  it('reports a backup folder without Manifest.db as BACKUP_MANIFEST_CORRUPT, not as "no backup found"', async () => {
+    const root = join(work, 'plain-no-db');
+    const { dir } = generateBackup({ root, udid: UDID, files: realisticFiles() });
+    rmSync(join(dir, 'Manifest.db'));
+    const source = await createItunesBackupSource({ path: dir }, factoryContext());
+    await expect(scanAll(source)).rejects.toMatchObject({ code: 'BACKUP_MANIFEST_CORRUPT', message: expect.stringContaining('missing') });
+  });
+
   it("dates a Live Photo whose still has no metadata date from its video ('partner')", async () => {
     const root = join(work, 'plain-partner');
     const files = [

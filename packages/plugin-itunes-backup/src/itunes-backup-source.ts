@@ -12,7 +12,7 @@ import {
   throwIfAborted,
 } from '@keepsake/core';
 import { captureDateFrom, groupCameraRoll, livePhotoCaptureDate, type MediaInfo, readMediaInfo } from '@keepsake/media';
-import { type BackupInfo, findBackups, readBackupInfo, isBackupDir, selectBackup } from './backup-info.js';
+import { type BackupInfo, findBackups, isBackupFolder, readBackupInfo, selectBackup } from './backup-info.js';
 import { type BackupKeys, unlockBackup, unwrapFileKey } from './backup-keys.js';
 import { defaultBackupRoots } from './backup-locations.js';
 import { type BackupMediaFile, listFromManifestDb, listFromMbdb, type RejectedRecord } from './camera-roll-files.js';
@@ -52,7 +52,8 @@ export function backupSearchRoots(options: ItunesBackupOptions, ctx: Pick<Factor
 export async function createItunesBackupSource(options: ItunesBackupOptions, ctx: FactoryContext, terminal?: PromptTerminal): Promise<Source> {
   const roots = backupSearchRoots(options, ctx);
   let info: BackupInfo;
-  if (options.path && (await isBackupDir(roots[0] as string))) info = await readBackupInfo(roots[0] as string);
+  // `path` naming one backup folder: read it even when its Manifest.db is missing, so that is what the error says.
+  if (options.path && (await isBackupFolder(roots[0] as string))) info = await readBackupInfo(roots[0] as string);
   else {
     let denied = false;
     const found = await findBackups(roots, (dir, err) => {
