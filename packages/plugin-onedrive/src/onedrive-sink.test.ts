@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Sink } from '@keepsake/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryResource, memoryResume, onedriveFixture, patternBytes, photoAsset, putContext } from '../test/helpers.js';
@@ -218,6 +219,35 @@ describe('onedrive sink: failures and recovery', () => {
     const r = await sink.put(photoAsset([memoryResource('IMG_0011.MOV', bytes)]), putContext());
     expect(fx.fake.stats.uploadBytes).toBe(bytes.length);
     expect(r.items[0]!.verified).toBe(true);
+  });
+
+  it('does not upload a second copy when the answer to the last fragment was lost after the file was committed', async () => {
+    const sink = await newSink({ simpleUploadMaxBytes: 0 });
+    // The final fragment completes the session (the file exists, the session URL is gone), but the
+    // 201 never arrives: asking the session then answers 404.
+    fx.fake.fault({ match: (req) => req.url!.startsWith('/upload/') && String(req.headers['content-range']).startsWith('bytes 655360-'), acceptThenDrop: true });
+    const bytes = patternBytes(17, 0, 700 * KiB);
+    const r = await sink.put(photoAsset([memoryResource('IMG_0017.MOV', bytes)]), putContext());
+    expect(fx.fake.files().map((f) => f.path)).toEqual(['Pictures/keepsake/2024/05/IMG_0017.MOV']);
+    expect(fx.fake.sessions.size).toBe(1);
+    expect(fx.fake.stats.uploadBytes).toBe(bytes.length);
+    expect(r.items[0]).toMatchObject({ location: 'Pictures/keepsake/2024/05/IMG_0017.MOV', verified: true, hashes: { sha256: sha(bytes) } });
+  });
+
+  it('starts over when the session vanished after the last fragment without committing the file', async () => {
+    const sink = await newSink({ simpleUploadMaxBytes: 0 });
+    // Lost answer to the last fragment, and no file at the path: the session expired, not committed.
+    const lastThenExpire = (req: IncomingMessage) => {
+      const last = req.url!.startsWith('/upload/') && String(req.headers['content-range']).startsWith('bytes 655360-');
+      if (last) fx.fake.expireSessions();
+      return last;
+    };
+    fx.fake.fault({ match: lastThenExpire, reset: true });
+    const bytes = patternBytes(18, 0, 700 * KiB);
+    const r = await sink.put(photoAsset([memoryResource('IMG_0018.MOV', bytes)]), putContext());
+    expect(fx.fake.sessions.size).toBe(2);
+    expect(fx.fake.files().map((f) => f.path)).toEqual(['Pictures/keepsake/2024/05/IMG_0018.MOV']);
+    expect(r.items[0]).toMatchObject({ verified: true, hashes: { sha256: sha(bytes) } });
   });
 
   it('waits out 429 Retry-After on API calls and fragments', async () => {

@@ -33,7 +33,8 @@ export function firstExpectedOffset(ranges: string[] | undefined): number | unde
  * Graph upload sessions as a {@link ResumableProtocol}: createUploadSession by path with
  * conflictBehavior and fileSystemInfo; fragments PUT in order with Content-Range and no
  * Authorization header; 202 + nextExpectedRanges while partial, 200/201 + driveItem when done;
- * 416 → ask the session where to continue; 404 → session expired.
+ * 416 → ask the session where to continue; 404 → session expired, unless the last fragment was
+ * sent and the target path now holds these bytes (the answer to the completing PUT was lost).
  */
 export function graphUploadProtocol(o: GraphUploadOptions): ResumableProtocol<GraphSession, DriveItem> {
   const fromInfo = (info: UploadSessionInfo | undefined): SessionStatus<DriveItem> => {
@@ -90,6 +91,14 @@ export function graphUploadProtocol(o: GraphUploadOptions): ResumableProtocol<Gr
       if (res.status === 200 || res.status === 201) return { kind: 'done', result: res.json<DriveItem>() };
       if (res.status === 202) return fromInfo(res.json<UploadSessionInfo>());
       throw httpError({ status: res.status, body: res.text, url: redactUrl(s.uploadUrl), method: 'PUT' }, { service: 'OneDrive', sink: 'onedrive' });
+    },
+    async committed(_s, upload, signal) {
+      // The session URL is gone once the last byte completed the upload: look at the target path.
+      const res = await o.graph.request({ method: 'GET', url: o.itemUrl, accept: [404], signal });
+      if (res.status === 404) return undefined;
+      const item = res.json<DriveItem>();
+      const qx = item?.file?.hashes?.quickXorHash;
+      return qx !== undefined && qx === upload.hashes.quickXorHash && item.size === upload.size ? item : undefined;
     },
     async cancel(s) {
       await o.upload.request({ method: 'DELETE', url: s.uploadUrl, auth: false, accept: [404], timeoutMs: 15_000, retry: false });

@@ -51,7 +51,7 @@ export interface Fault {
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
-  /** Store a fragment, then destroy the socket (the answer is lost). */
+  /** Store a fragment (and commit the file when it was the last), then destroy the socket (the answer is lost). */
   acceptThenDrop?: boolean;
   /** Destroy the socket without reading the request. */
   reset?: boolean;
@@ -297,8 +297,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     stats.maxUploadBodyBytes = Math.max(stats.maxUploadBodyBytes, got);
     s.fragments.push([start, got]);
     s.offset += got;
-    if (fault?.acceptThenDrop) return req.socket.destroy();
-    if (s.offset < total) return send(res, 202, status());
+    if (s.offset < total) return fault?.acceptThenDrop ? req.socket.destroy() : send(res, 202, status());
+    // The last byte completes the session: the file is committed even when the answer is lost.
     s.gone = true;
     const it = commit(s.parent, s.name, s.conflict, {
       size: total,
@@ -306,6 +306,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       sha256: s.sha.digest('hex'),
       fileSystemInfo: s.fileSystemInfo,
     });
+    if (fault?.acceptThenDrop) return req.socket.destroy();
     if (it === 409) return graphError(res, 409, 'nameAlreadyExists', 'The specified item name already exists');
     send(res, 201, itemJson(it));
   }

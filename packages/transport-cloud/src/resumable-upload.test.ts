@@ -147,6 +147,59 @@ describe('resumableUpload', () => {
     expect(r.hashes.sha256).toBe(sha(bytes));
   });
 
+  it('asks `committed` instead of uploading again when the session vanished after the last fragment', async () => {
+    const bytes = randomBytes(10_000);
+    const svc = new MemoryService(bytes.length);
+    // The last fragment completes the upload, the answer is lost, and the finished session is gone.
+    const lost = new KeepsakeError('NETWORK_ERROR', 'socket hang up', { classification: 'retryable' });
+    svc.failOn = { send: 3, keep: true, error: lost };
+    const stored: { size: number; hashes: Record<string, string> }[] = [];
+    const protocol: ResumableProtocol<{ id: number }, { id: number; bytes: Buffer }> = {
+      start: () => svc.start(),
+      send: (s, f) => svc.send(s, f),
+      status: async (s) => {
+        const st = await svc.status(s);
+        if (st.kind === 'done') {
+          stored.push({ size: st.result.bytes.length, hashes: { sha256: sha(st.result.bytes) } });
+          svc.sessions.delete(s.id);
+          return { kind: 'expired' };
+        }
+        return st;
+      },
+      committed: async (s, upload) => {
+        const hit = stored.find((f) => f.size === upload.size && f.hashes.sha256 === upload.hashes.sha256);
+        return hit ? { id: s.id, bytes } : undefined;
+      },
+    };
+    const r = await resumableUpload({ ...base(bytes), protocol, open: source(bytes) });
+    expect(r.sessionsStarted).toBe(1);
+    expect(svc.sends).toHaveLength(3);
+    expect(r.hashes.sha256).toBe(sha(bytes));
+  });
+
+  it('starts a new session when `committed` finds nothing', async () => {
+    const bytes = randomBytes(10_000);
+    const svc = new MemoryService(bytes.length);
+    svc.failOn = { send: 3, keep: false, error: new KeepsakeError('TIMEOUT', 'no answer', { classification: 'retryable' }) };
+    const asked: number[] = [];
+    const protocol: ResumableProtocol<{ id: number }, { id: number; bytes: Buffer }> = {
+      start: () => svc.start(),
+      send: (s, f) => svc.send(s, f),
+      status: async (s) => {
+        svc.sessions.get(s.id)!.expired = true;
+        return svc.status(s);
+      },
+      committed: async (s) => {
+        asked.push(s.id);
+        return undefined;
+      },
+    };
+    const r = await resumableUpload({ ...base(bytes), protocol, open: source(bytes) });
+    expect(asked).toEqual([1]);
+    expect(r.sessionsStarted).toBe(2);
+    expect(r.result.bytes.equals(bytes)).toBe(true);
+  });
+
   it('discards saved state for different bytes and cancels that session', async () => {
     const bytes = randomBytes(5000);
     const svc = new MemoryService(bytes.length);

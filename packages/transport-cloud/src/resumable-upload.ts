@@ -40,6 +40,14 @@ export interface ResumableProtocol<S, R> {
   send(session: S, fragment: { offset: number; bytes: Uint8Array; total: number }, signal: AbortSignal): Promise<SessionStatus<R>>;
   /** Deletes the session (called on abort). Errors are ignored. */
   cancel?(session: S): Promise<void>;
+  /**
+   * The session is gone after every byte was sent to it: either it expired, or the last fragment
+   * completed the upload and only its answer was lost (a reset, a timeout, a 504 while the service
+   * committed). Returns the stored result when the service has these exact bytes (OneDrive: the
+   * item at the target path with this size and QuickXorHash), else undefined and a new session is
+   * started. Without it, a lost final answer uploads the file a second time.
+   */
+  committed?(session: S, upload: { size: number; hashes: Record<string, string> }, signal: AbortSignal): Promise<R | undefined>;
 }
 
 export interface ResumableUploadOptions<S, R> {
@@ -102,6 +110,11 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
   const hashers: [string, Hasher][] = names.map((n) => [n, createHasher(n)]);
   let hashedUpTo = 0;
   let sessionsStarted = 0;
+  /** The fragment ending at `size` was sent to the current session (its answer may be lost). */
+  let sentEnd = false;
+  let digests: Record<string, string> | undefined;
+  /** Digests once every byte is hashed (a hasher's digest may be read only once). */
+  const allDigests = () => (digests ??= Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])));
 
   const save = (session: S) => o.resume.save(o.resumeKey, { v: 1, fingerprint: o.fingerprint, size, session } satisfies SavedState<S>);
   const startSession = async () => {
@@ -152,8 +165,17 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
     while (status.kind !== 'done') {
       throwIfAborted(signal);
       if (status.kind === 'expired') {
+        if (sentEnd && hashedUpTo === size && protocol.committed) {
+          const result = await protocol.committed(session, { size, hashes: allDigests() }, signal);
+          if (result !== undefined) {
+            logger.info('the last fragment completed the upload; its answer was lost');
+            status = { kind: 'done', result };
+            continue;
+          }
+        }
         logger.info('upload session expired; starting a new one');
         session = await startSession();
+        sentEnd = false;
         status = { kind: 'partial', offset: 0 };
       }
       const sendFrom = status.offset;
@@ -200,6 +222,7 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
               next = await settle();
               if (next) break;
               throwIfAborted(signal);
+              if (end === size) sentEnd = true;
               const promise = protocol.send(session, { offset: fragStart, bytes: fragment.subarray(0, fill), total: size }, signal);
               // Awaited in settle(); this only keeps an early rejection from being "unhandled".
               promise.catch(() => {});
@@ -266,7 +289,7 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
   o.resume.clear(o.resumeKey);
   return {
     result: status.result,
-    hashes: Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])),
+    hashes: allDigests(),
     bytes: size,
     resumedFrom,
     sessionsStarted,
