@@ -35,6 +35,7 @@ export {
 export { type Box, type FileType, isHeifBrand, readBoxHeader, readFileType, topLevelBoxes, walkBoxes } from './isobmff.js';
 export { findJpegEnd, isJpeg, type JpegSegment, type JpegXmp, readJpegExif, readJpegIcc, readJpegSegments, readJpegXmp } from './jpeg.js';
 export { MEDIA_MALFORMED, malformed } from './malformed.js';
+export { type PngMetadata, readPngMetadata } from './png.js';
 export { type MediaFormat, type MediaInfo, readContentIdentifier, readMediaInfo, sniffFormat } from './media-info.js';
 export { type MovieHeader, parseIso6709, type QuickTimeMetadata, type QuickTimeTrack, readQuickTimeMetadata } from './quicktime.js';
 export { MAX_METADATA_READ, type RandomAccess, randomAccessFromBytes, randomAccessFromFile, randomAccessFromOpen, withFile } from './random-access.js';

@@ -2,6 +2,7 @@ import { ByteReader, decodeLatin1, startsWithAscii } from './byte-reader.js';
 import { isHeifBrand, parseFtyp } from './isobmff.js';
 import { readHeif, readHeifExif, readHeifXmp } from './heif.js';
 import { readJpegExif, readJpegSegments, readJpegXmp } from './jpeg.js';
+import { readPngMetadata } from './png.js';
 import { readQuickTimeMetadata, type QuickTimeMetadata } from './quicktime.js';
 import type { RandomAccess } from './random-access.js';
 import { type ExifData, readExif } from './tiff.js';
@@ -65,6 +66,12 @@ export async function readMediaInfo(ra: RandomAccess): Promise<MediaInfo> {
       if (tiff) info.exif = readExif(tiff);
       const xmp = await readJpegXmp(ra, segments);
       if (xmp.main) info.xmp = xmp.main;
+      break;
+    }
+    case 'png': {
+      const png = await readPngMetadata(ra);
+      if (png.exif) info.exif = readExif(png.exif);
+      if (png.xmp) info.xmp = png.xmp;
       break;
     }
     case 'tiff':
