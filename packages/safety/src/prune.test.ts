@@ -74,4 +74,47 @@ describe('prune', () => {
     });
     expect(ok.deleted).toBe(1);
   });
+
+  it('Ctrl-C while the source is re-hashed stops cleanly and reports what was already deleted', async () => {
+    const ledger = Ledger.open(':memory:');
+    const a = new MemorySink('mem:a');
+    const b = new MemorySink('mem:b');
+    const source = new DeletingSource('card', [photo(1), photo(2), photo(3)]);
+    await runPipeline(prepared('p', source, [{ sink: a }, { sink: b }]), { ledger });
+    const ac = new AbortController();
+    // Ctrl-C lands after the first deletion, while the next asset's copies are re-checked
+    source.onDelete = () => {
+      const verify = b.verify.bind(b);
+      b.verify = async (item) => {
+        ac.abort();
+        return verify(item);
+      };
+    };
+    const r = await prune({ ledger, host: fakeHost(source, { a, b }), config: config([{ use: 'a' }, { use: 'b' }]), pipeline: 'p', signal: ac.signal });
+    expect(source.deleted).toEqual(['100APPLE/IMG_1']);
+    expect(r).toMatchObject({ mode: 'deleted', deleted: 1, failed: [] });
+    // an interrupted re-check is not a finding about the copies
+    expect(r.kept).toEqual([]);
+  });
+
+  it('a source file that cannot be re-read keeps its asset; the others are still pruned', async () => {
+    const ledger = Ledger.open(':memory:');
+    const a = new MemorySink('mem:a');
+    const b = new MemorySink('mem:b');
+    const gone = photo(1);
+    const source = new DeletingSource('card', [gone, photo(2)]);
+    await runPipeline(prepared('p', source, [{ sink: a }, { sink: b }]), { ledger });
+    // the card was pulled, or another program removed the file, after the scan
+    gone.resources[0] = {
+      ...gone.resources[0]!,
+      open: () =>
+        (async function* () {
+          yield* [];
+          throw Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' });
+        })(),
+    };
+    const r = await prune({ ledger, host: fakeHost(source, { a, b }), config: config([{ use: 'a' }, { use: 'b' }]), pipeline: 'p', signal: new AbortController().signal });
+    expect(source.deleted).toEqual(['100APPLE/IMG_2']);
+    expect(r.kept).toMatchObject([{ assetId: '100APPLE/IMG_1', reason: expect.stringMatching(/could not re-read it at the source/) }]);
+  });
 });

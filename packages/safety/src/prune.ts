@@ -164,13 +164,22 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
         }
         fresh.push(ok);
       }
+      // Ctrl-C during the re-check: copies not checked are not findings; stop with the report
+      if (o.signal.aborted) break;
       if (!enough(fresh)) {
         report.kept.push({ assetId: asset.id, reason: 're-check before deleting found fewer good copies than required' });
         continue;
       }
       // the source itself must still hold exactly the bytes that were copied: a file edited in
       // place (same size and mtime) would otherwise be deleted with no copy of its current bytes
-      const changed = await sourceChanged(asset, copies, o.ledger, source.key, o.signal);
+      let changed: string | undefined;
+      try {
+        changed = await sourceChanged(asset, copies, o.ledger, source.key, o.signal);
+      } catch (err) {
+        if (o.signal.aborted) break;
+        report.kept.push({ assetId: asset.id, reason: `could not re-read it at the source: ${wrapPluginError(err, { stage: 'delete', assetId: asset.id }).describe()}` });
+        continue;
+      }
       if (changed) {
         report.kept.push({ assetId: asset.id, reason: `${changed} changed since it was backed up; run keepsake again first` });
         continue;
