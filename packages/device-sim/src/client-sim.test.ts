@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LockdownClient, type PairRecord, pairRecordFromPlist, type PlistDict, openAfc, openLockdownSession, UsbmuxClient, type UsbmuxDevice, type UsbmuxEvent } from '@keepsake/transport-usb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimFile } from './camera-roll.js';
 import { SimDevice } from './sim-device.js';
 import { Simulator } from './simulator.js';
 
@@ -101,6 +102,20 @@ describe('keepsake clients against the simulator', () => {
     await expect(collect(afc.readFile('/PhotoData/Photos.sqlite'))).rejects.toMatchObject({ code: 'DEVICE_PERMISSION_DENIED' });
     expect(afc.usable).toBe(true);
     afc.close();
+  });
+
+  it('speaks TLS on the AFC connection when StartService answers EnableServiceSSL', async () => {
+    phone.serviceSsl = true;
+    try {
+      const afc = await openAfc(usbmux, device);
+      expect(await afc.readDir('/DCIM')).toContain('100APPLE');
+      const f = [...phone.fs.files.values()].find((x) => x.path.endsWith('.HEIC')) as SimFile;
+      const chunks = await collect(afc.readFile(f.path, { expectedSize: f.content.size }));
+      expect(sha(chunks)).toBe(sha([f.content.read(0, f.content.size)]));
+      afc.close();
+    } finally {
+      phone.serviceSsl = false;
+    }
   });
 
   it('removes a file over AFC (remove_path) and then reports it vanished', async () => {

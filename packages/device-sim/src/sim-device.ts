@@ -30,6 +30,8 @@ export interface SimDeviceOptions {
   productId?: number;
   trust?: TrustResponse;
   locked?: boolean;
+  /** Answer StartService with EnableServiceSSL: the AFC connection then starts with a TLS handshake. */
+  serviceSsl?: boolean;
   cameraRoll?: CameraRollOptions;
   fs?: SimFs;
 }
@@ -50,6 +52,7 @@ export class SimDevice {
   readonly fs: SimFs;
   trust: TrustResponse;
   locked: boolean;
+  serviceSsl: boolean;
   readonly faults: AfcFaults = {};
   /** Total file bytes served over AFC (for tests). */
   bytesServed = 0;
@@ -59,7 +62,7 @@ export class SimDevice {
   private readonly keyPem: string;
   private readonly publicKeyPem: string;
   private readonly paired = new Map<string, PairedHost>();
-  private readonly services = new Map<number, string>();
+  private readonly services = new Map<number, { service: string; tlsCert?: Buffer }>();
   private nextServicePort = 49152;
   private readonly escrowBag = randomBytes(48);
   private readonly connections = new Set<Duplex>();
@@ -73,6 +76,7 @@ export class SimDevice {
     this.trust = options.trust ?? 'accept';
     this.pendingLeft = typeof this.trust === 'object' ? this.trust.pending : 0;
     this.locked = options.locked ?? false;
+    this.serviceSsl = options.serviceSsl ?? false;
     this.fs = options.fs ?? buildCameraRoll(options.cameraRoll);
     // 2048-bit like a real device; native generation takes well under a second.
     const { privateKey, publicKey } = generateKeyPairSync('rsa', {
@@ -128,9 +132,10 @@ export class SimDevice {
     this.connections.add(stream);
     stream.once('close', () => this.connections.delete(stream));
     stream.on('error', () => undefined);
+    const service = this.services.get(port);
     if (port === LOCKDOWN_PORT) this.serveLockdown(stream);
-    else if (this.services.get(port) === AFC_SERVICE)
-      serveAfc(stream, {
+    else if (service?.service === AFC_SERVICE)
+      serveAfc(service.tlsCert ? this.tlsServer(stream, service.tlsCert) : stream, {
         fs: this.fs,
         model: this.productType,
         faults: this.faults,
@@ -140,6 +145,21 @@ export class SimDevice {
         onRead: (path, offset, length) => this.readObserver?.(path, offset, length),
       });
     else stream.destroy();
+  }
+
+  /** The device side of TLS on an open connection (lockdown after StartSession, or a service with EnableServiceSSL). */
+  private tlsServer(raw: Duplex, cert: Buffer): tls.TLSSocket {
+    const secure = new tls.TLSSocket(raw, {
+      isServer: true,
+      key: this.keyPem,
+      cert,
+      minVersion: 'TLSv1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+      requestCert: false,
+    });
+    secure.on('error', () => raw.destroy());
+    this.connections.add(secure);
+    return secure;
   }
 
   private values(): PlistDict {
@@ -244,18 +264,8 @@ export class SimDevice {
             }
             session = { id: randomUUID().toUpperCase(), host };
             reply(request, { SessionID: session.id, EnableSessionSSL: true });
-            const raw = reader.detach();
-            const secure = new tls.TLSSocket(raw, {
-              isServer: true,
-              key: this.keyPem,
-              cert: host.deviceCertificate,
-              minVersion: 'TLSv1',
-              ciphers: 'DEFAULT:@SECLEVEL=0',
-              requestCert: false,
-            });
-            secure.on('error', () => raw.destroy());
+            const secure = this.tlsServer(reader.detach(), host.deviceCertificate);
             stream = secure;
-            this.connections.add(secure);
             reader = new StreamReader(secure, 'serving lockdownd (TLS)');
             break;
           }
@@ -280,8 +290,8 @@ export class SimDevice {
               break;
             }
             const port = this.nextServicePort++;
-            this.services.set(port, service);
-            reply(request, { Service: service, Port: port, EnableServiceSSL: false });
+            this.services.set(port, { service, tlsCert: this.serviceSsl ? session.host.deviceCertificate : undefined });
+            reply(request, { Service: service, Port: port, EnableServiceSSL: this.serviceSsl });
             break;
           }
           case 'SetValue':

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { isKeepsakeError, KeepsakeError } from '@keepsake/core';
 import { AFC_SERVICE, AfcClient } from './afc-client.js';
-import { LockdownClient } from './lockdown-client.js';
+import { LockdownClient, type StartedService, startHostTls } from './lockdown-client.js';
 import { createPairRecord, type PairRecord, pairRecordFromPlist, pairRecordToPlist } from './pairing.js';
 import { decodePlistDict, encodePlist, type PlistDict } from './plist.js';
+import { DEFAULT_READ_TIMEOUT_MS } from './stream-reader.js';
 import { type WaitForTrustOptions, waitForTrust } from './trust.js';
 import type { UsbmuxClient, UsbmuxDevice } from './usbmux-client.js';
 import { LOCKDOWN_PORT } from './usbmux-protocol.js';
@@ -150,17 +151,22 @@ export async function openAfc(usbmux: UsbmuxClient, device: UsbmuxDevice, option
 }
 
 export async function openAfcOverLink(link: DeviceLink, options: SessionOptions = {}): Promise<AfcClient> {
-  const { lockdown } = await openLockdownOverLink(link, options);
-  let port: number;
+  const { lockdown, record } = await openLockdownOverLink(link, options);
+  let service: StartedService;
   try {
-    const service = await lockdown.startService(AFC_SERVICE);
-    if (service.ssl)
-      throw new KeepsakeError('NOT_SUPPORTED', 'The iPhone wants TLS on AFC, which keepsake does not do yet', {
-        hint: 'Report your iOS version to the keepsake project.',
-      });
-    port = service.port;
+    service = await lockdown.startService(AFC_SERVICE);
   } finally {
     await lockdown.close();
   }
-  return new AfcClient(await link.connect(port), { timeoutMs: options.timeoutMs });
+  let stream = await link.connect(service.port);
+  // EnableServiceSSL: TLS starts with the first byte on the service connection, same certificates.
+  if (service.ssl) {
+    try {
+      stream = await startHostTls(stream, record, options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, 'starting the encrypted AFC connection');
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+  }
+  return new AfcClient(stream, { timeoutMs: options.timeoutMs });
 }

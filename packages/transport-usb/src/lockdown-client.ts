@@ -129,39 +129,48 @@ export class LockdownClient {
   }
 
   private async upgradeToTls(record: PairRecord): Promise<void> {
-    const raw = this.reader.detach();
-    const socket = tls.connect({
-      socket: raw,
-      cert: Buffer.from(record.HostCertificate),
-      key: Buffer.from(record.HostPrivateKey),
-      // iOS presents a certificate nobody can verify; trust comes from the pair record instead.
-      rejectUnauthorized: false,
-      checkServerIdentity: () => undefined,
-      minVersion: 'TLSv1',
-      // Older iOS uses SHA-1 certificates and legacy suites.
-      ciphers: 'DEFAULT:@SECLEVEL=0',
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(timeoutError('starting the encrypted session', this.timeoutMs));
-      }, this.timeoutMs);
-      socket.once('secureConnect', () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        resolve();
-      });
-      const onError = (err: Error) => {
-        clearTimeout(timer);
-        reject(
-          new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed: ${err.message}`, {
-            cause: err,
-            hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
-          }),
-        );
-      };
-      socket.once('error', onError);
-    });
+    const socket = await startHostTls(this.reader.detach(), record, this.timeoutMs, 'starting the encrypted session');
     this.reader = new StreamReader(socket, 'talking to the iPhone (lockdownd, encrypted)');
   }
+}
+
+/**
+ * TLS as the host (client) on a stream that is already open: the lockdown connection after
+ * StartSession answered EnableSessionSSL, or a service connection whose StartService answered
+ * EnableServiceSSL. Host certificate/key from the pair record; the phone's certificate is not
+ * verified (iOS presents one nobody can verify; trust comes from the pair record instead).
+ */
+export async function startHostTls(raw: Duplex, record: PairRecord, timeoutMs: number, what: string): Promise<tls.TLSSocket> {
+  const socket = tls.connect({
+    socket: raw,
+    cert: Buffer.from(record.HostCertificate),
+    key: Buffer.from(record.HostPrivateKey),
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+    minVersion: 'TLSv1',
+    // Older iOS uses SHA-1 certificates and legacy suites.
+    ciphers: 'DEFAULT:@SECLEVEL=0',
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(timeoutError(what, timeoutMs));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve();
+    });
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(
+        new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed: ${err.message}`, {
+          cause: err,
+          hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
+        }),
+      );
+    };
+    socket.once('error', onError);
+  });
+  return socket;
 }
