@@ -50,7 +50,9 @@ export class LockdownClient {
     const reply = await readLockdownMessage(this.reader, this.timeoutMs, `waiting for lockdownd (${request})`);
     if (typeof reply.Error === 'string') throw lockdownError(reply.Error, request);
     if (reply.Result === 'Failure') throw lockdownError('Failure', request);
-    if (request !== 'QueryType' && reply.Request !== request)
+    // QueryType replies need not echo; some iOS versions answer Unpair with Request "ValidatePair"
+    // (libimobiledevice skips the check for both as well).
+    if (request !== 'QueryType' && request !== 'Unpair' && reply.Request !== request)
       throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', `lockdownd answered ${String(reply.Request)} to ${request}`, {
         hint: 'Reconnect the iPhone and run again.',
       });
