@@ -133,6 +133,50 @@ describe('Watcher', () => {
   });
 });
 
+describe('Watcher: one run per target, even while a stopped run winds down', () => {
+  /** A run that takes `windDownMs` to finish after its signal aborts (in-flight items rolled back). */
+  const slowStopper = (windDownMs: number) => {
+    const s = { active: 0, maxActive: 0, started: 0, finished: 0 };
+    const run = async (_t: WatchTarget, signal: AbortSignal): Promise<TargetRunResult> => {
+      s.started++;
+      s.active++;
+      s.maxActive = Math.max(s.maxActive, s.active);
+      try {
+        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+        await new Promise((r) => setTimeout(r, windDownMs));
+        return { copied: 0, failed: 0 };
+      } finally {
+        s.active--;
+        s.finished++;
+      }
+    };
+    return { s, run };
+  };
+
+  it('a re-plug while the stopped run is still finishing waits for it before starting', async () => {
+    const { s, run } = slowStopper(150);
+    const { monitor, stop } = setup(run);
+    monitor.push({ type: 'attached', target: t('iphone:A') });
+    await until(() => s.started === 1);
+    monitor.push({ type: 'detached', id: 'iphone:A' });
+    monitor.push({ type: 'attached', target: t('iphone:A') });
+    await until(() => s.started === 2);
+    expect(s.maxActive).toBe(1);
+    await stop();
+  });
+
+  it('shutting down waits for runs already stopped by a detach (the ledger is closed after)', async () => {
+    const { s, run } = slowStopper(100);
+    const { monitor, stop } = setup(run);
+    monitor.push({ type: 'attached', target: t('iphone:A') });
+    await until(() => s.started === 1);
+    monitor.push({ type: 'detached', id: 'iphone:A' });
+    await until(() => s.active === 1 && s.finished === 0);
+    await stop();
+    expect(s.finished).toBe(1);
+  });
+});
+
 describe('FolderMonitor', () => {
   it('reports a card folder appearing and disappearing', async () => {
     let present = false;

@@ -64,6 +64,8 @@ const WAIT_CODES = new Set(['DEVICE_LOCKED', 'DEVICE_TRUST_PENDING']);
  */
 export class Watcher {
   private readonly states = new Map<string, TargetState>();
+  /** Runs stopped by a detach that have not finished yet (rolling back items in flight), by target. */
+  private readonly stopping = new Map<string, Promise<void>>();
   private readonly o: Required<Pick<WatcherOptions, 'debounceMs' | 'lockedBackoffMs' | 'reconnectMs'>> & WatcherOptions;
 
   constructor(options: WatcherOptions) {
@@ -74,7 +76,8 @@ export class Watcher {
   async run(signal: AbortSignal): Promise<void> {
     await Promise.all(this.o.monitors.map((m) => this.follow(m, signal)));
     for (const s of this.states.values()) this.stop(s, 'shutdown');
-    await Promise.all([...this.states.values()].map((s) => s.running));
+    // runs stopped by a detach may still be finishing: the caller closes the ledger after this
+    await Promise.all([...[...this.states.values()].map((s) => s.running), ...this.stopping.values()]);
   }
 
   /** Targets known to be attached now. */
@@ -120,7 +123,13 @@ export class Watcher {
     this.o.log({ type: 'attached', target: target.label });
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      state.running = this.runLoop(state).finally(() => {
+      // a re-plug while the previous run of this target is still finishing waits for it: two runs
+      // of the same pipelines at once would deliver the same items side by side
+      const previous = this.stopping.get(target.id);
+      state.running = (async () => {
+        if (previous) await previous;
+        await this.runLoop(state);
+      })().finally(() => {
         if (this.states.get(target.id) === state && !state.controller.signal.aborted) this.states.delete(target.id);
       });
     }, this.o.debounceMs);
@@ -132,6 +141,14 @@ export class Watcher {
     this.states.delete(id);
     this.o.log({ type: 'detached', target: state.target.label });
     this.stop(state, 'detached');
+    const running = state.running;
+    if (running) {
+      this.stopping.set(id, running);
+      const forget = () => {
+        if (this.stopping.get(id) === running) this.stopping.delete(id);
+      };
+      running.then(forget, forget);
+    }
   }
 
   private stop(state: TargetState, reason: 'detached' | 'shutdown'): void {
