@@ -71,6 +71,32 @@ describe('captureDateFrom precedence', () => {
     });
   });
 
+  it('DateTimeOriginal without OffsetTimeOriginal takes OffsetTimeDigitized, then OffsetTime (same capture), before a GPS guess', () => {
+    const exif = { littleEndian: false, dateTimeOriginal: '2022:09:23 13:30:04', subSecTimeOriginal: '630' };
+    expect(captureDateFrom({ format: 'jpeg', exif: { ...exif, offsetTime: '+01:00' } }, base)).toEqual({ local: '2022-09-23T13:30:04.630', offset: '+01:00', source: 'exif' });
+    expect(captureDateFrom({ format: 'jpeg', exif: { ...exif, offsetTime: '+01:00', offsetTimeDigitized: '+02:00' } }, base)?.offset).toBe('+02:00');
+    // A blank OffsetTimeOriginal does not hide the others.
+    expect(captureDateFrom({ format: 'jpeg', exif: { ...exif, offsetTimeOriginal: '   :  ', offsetTime: '-07:00' } }, base)?.offset).toBe('-07:00');
+    expect(
+      captureDateFrom({ format: 'jpeg', exif: { ...exif, offsetTime: '+01:00', gps: { dateStamp: '2022:09:23', timeStamp: [20, 30, 4] } } }, base)?.offset,
+    ).toBe('+01:00');
+    // CreateDate prefers OffsetTimeDigitized, then the others.
+    expect(captureDateFrom({ format: 'jpeg', exif: { littleEndian: false, createDate: '2022:09:23 13:30:04', offsetTime: '+05:30' } }, base)).toEqual({
+      local: '2022-09-23T13:30:04',
+      offset: '+05:30',
+      source: 'exif',
+    });
+  });
+
+  it('a 0000:00:00 DateTimeOriginal falls through to CreateDate with its own sub-seconds and offset', () => {
+    expect(
+      captureDateFrom(
+        { format: 'jpeg', exif: { littleEndian: false, dateTimeOriginal: '0000:00:00 00:00:00', createDate: '2020:01:02 10:00:00', subSecTimeDigitized: '5', offsetTimeDigitized: '+09:00' } },
+        base,
+      ),
+    ).toEqual({ local: '2020-01-02T10:00:00.500', offset: '+09:00', source: 'exif' });
+  });
+
   it('a zero mvhd is ignored; a plausible one is UTC', () => {
     expect(captureDateFrom({ format: 'quicktime', quicktime: { keys: {}, tracks: [], movie: { timescale: 600, duration: 1 } } }, { name: 'IMG_0001.MOV' })).toBeUndefined();
     expect(

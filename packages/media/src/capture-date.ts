@@ -1,8 +1,9 @@
 import type { CaptureDate, Diagnostic } from '@keepsake/core';
 import { isKeepsakeError } from '@keepsake/core';
-import { fromInstant, gpsInstant, offsetFromUtc, type ParsedDate, parseDateTime } from './dates.js';
+import { fromInstant, gpsInstant, normalizeOffset, offsetFromUtc, type ParsedDate, parseDateTime } from './dates.js';
 import { dateFromFilename } from './filename-date.js';
 import { type MediaInfo, readMediaInfo } from './media-info.js';
+import type { ExifData } from './tiff.js';
 import type { RandomAccess } from './random-access.js';
 import { XMP_DATE_PROPERTIES, xmpProperty } from './xmp.js';
 
@@ -56,19 +57,34 @@ export function captureDateFrom(info: MediaInfo | undefined, input: Pick<Capture
   return undefined;
 }
 
+/** The first of `offsets` that is a real UTC offset (a blank `   :  ` one must not hide the next). */
+const firstOffset = (...offsets: (string | undefined)[]): string | undefined => offsets.find((o) => normalizeOffset(o) !== undefined);
+
+/**
+ * The capture time EXIF records: DateTimeOriginal (+SubSecTimeOriginal), else CreateDate
+ * (+SubSecTimeDigitized). The offset is the tag's own (OffsetTimeOriginal / OffsetTimeDigitized),
+ * else the other OffsetTime* tags (written together for one capture; exiftool's time-zone rule
+ * does the same), else one derived from the GPS UTC time. Undefined when neither date is usable.
+ */
+export function exifCaptureDate(exif: ExifData): ParsedDate | undefined {
+  const gpsUtc = gpsInstant(exif.gps?.dateStamp, exif.gps?.timeStamp);
+  const withGpsOffset = (p: ParsedDate | undefined): ParsedDate | undefined => {
+    if (!p || p.offset || gpsUtc === undefined) return p;
+    const offset = offsetFromUtc(p.local, gpsUtc);
+    return offset ? { ...p, offset } : p;
+  };
+  const opts = (subSec: string | undefined, offset: string | undefined) => ({ ...(subSec ? { subSec } : {}), ...(offset ? { offset } : {}) });
+  return (
+    withGpsOffset(parseDateTime(exif.dateTimeOriginal, opts(exif.subSecTimeOriginal, firstOffset(exif.offsetTimeOriginal, exif.offsetTimeDigitized, exif.offsetTime)))) ??
+    withGpsOffset(parseDateTime(exif.createDate, opts(exif.subSecTimeDigitized, firstOffset(exif.offsetTimeDigitized, exif.offsetTimeOriginal, exif.offsetTime))))
+  );
+}
+
 function metadataDate(info: MediaInfo): CaptureDate | undefined {
   const exif = info.exif;
   if (exif) {
-    const gpsUtc = gpsInstant(exif.gps?.dateStamp, exif.gps?.timeStamp);
-    const withGpsOffset = (p: ParsedDate | undefined): ParsedDate | undefined => {
-      if (!p || p.offset || gpsUtc === undefined) return p;
-      const offset = offsetFromUtc(p.local, gpsUtc);
-      return offset ? { ...p, offset } : p;
-    };
-    const original = withGpsOffset(parseDateTime(exif.dateTimeOriginal, { subSec: exif.subSecTimeOriginal, offset: exif.offsetTimeOriginal }));
-    if (original) return make(original, 'exif');
-    const created = withGpsOffset(parseDateTime(exif.createDate, { subSec: exif.subSecTimeDigitized, offset: exif.offsetTimeDigitized }));
-    if (created) return make(created, 'exif');
+    const captured = exifCaptureDate(exif);
+    if (captured) return make(captured, 'exif');
   }
   if (info.xmp) {
     for (const prop of XMP_DATE_PROPERTIES) {
@@ -77,7 +93,7 @@ function metadataDate(info: MediaInfo): CaptureDate | undefined {
     }
   }
   if (exif) {
-    const modified = parseDateTime(exif.modifyDate, { subSec: exif.subSecTime, offset: exif.offsetTime });
+    const modified = parseDateTime(exif.modifyDate, { subSec: exif.subSecTime, offset: firstOffset(exif.offsetTime, exif.offsetTimeOriginal, exif.offsetTimeDigitized) });
     if (modified) return make(modified, 'metadata');
     const gpsUtc = gpsInstant(exif.gps?.dateStamp, exif.gps?.timeStamp);
     if (gpsUtc !== undefined) return make(fromInstant(gpsUtc), 'gps');

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { type CameraRollFile, type CameraRollGroup, type CameraRollMember, classifyName, groupCameraRoll, isJunkName, type NameClass } from './camera-roll.js';
-export { type CaptureDateInput, captureDateFrom, detectCaptureDate, livePhotoCaptureDate } from './capture-date.js';
+export { type CaptureDateInput, captureDateFrom, detectCaptureDate, exifCaptureDate, livePhotoCaptureDate } from './capture-date.js';
 export { fromInstant, gpsInstant, instantAtOffset, normalizeOffset, offsetFromUtc, type ParsedDate, parseDateTime, toInstant } from './dates.js';
 export { dateFromFilename } from './filename-date.js';
 export { FFMPEG_INSTALL_HINT, type FfmpegOrigin, type ResolvedFfmpeg, resolveFfmpeg } from './ffmpeg-locate.js';
