@@ -66,26 +66,30 @@ export async function unlockBackup(info: BackupInfo, options: UnlockOptions): Pr
 
 /**
  * Unwraps a per-file key record: u32le protection class + 40-byte RFC 3394-wrapped key (the
- * layout of ManifestKey and of MBFile.EncryptionKey).
+ * layout of ManifestKey and of MBFile.EncryptionKey). `recordedClass` is MBFile.ProtectionClass:
+ * the reference tools (iphone_backup_decrypt, mvt, iOSbackup) unwrap with that class and ignore
+ * the prefix, so when the prefix's class has no key or does not unwrap, that class is tried too.
+ * RFC 3394's integrity check makes a wrong class key fail instead of giving a wrong key.
  */
-export function unwrapFileKey(classKeys: Map<number, Uint8Array>, record: Uint8Array, what: string): Uint8Array {
+export function unwrapFileKey(classKeys: Map<number, Uint8Array>, record: Uint8Array, what: string, recordedClass?: number): Uint8Array {
   if (record.byteLength !== 44) {
     throw backupError('BACKUP_RECORD_INVALID', `${what}: key record is ${record.byteLength} bytes, expected 44`, { location: what });
   }
   const cls = Buffer.from(record.buffer, record.byteOffset, 4).readUInt32LE(0);
-  const classKey = classKeys.get(cls);
-  if (!classKey) {
-    throw backupError('BACKUP_RECORD_INVALID', `${what}: protection class ${cls} has no key in the key bag`, {
+  const classes = recordedClass !== undefined && recordedClass !== cls ? [cls, recordedClass] : [cls];
+  const withKey = classes.filter((c) => classKeys.has(c));
+  if (withKey.length === 0) {
+    throw backupError('BACKUP_RECORD_INVALID', `${what}: protection class ${classes.join(' / ')} has no key in the key bag`, {
       location: what,
       hint: 'The backup is damaged or from an unsupported iOS version.',
     });
   }
-  const key = aesKeyUnwrap(classKey, record.subarray(4));
-  if (!key) {
-    throw backupError('BACKUP_RECORD_INVALID', `${what}: its key does not unwrap with the class key (damaged record)`, {
-      location: what,
-      hint: 'The backup is damaged; make a new backup.',
-    });
+  for (const c of withKey) {
+    const key = aesKeyUnwrap(classKeys.get(c) as Uint8Array, record.subarray(4));
+    if (key) return key;
   }
-  return key;
+  throw backupError('BACKUP_RECORD_INVALID', `${what}: its key does not unwrap with the class key (damaged record)`, {
+    location: what,
+    hint: 'The backup is damaged; make a new backup.',
+  });
 }

@@ -297,6 +297,18 @@ describe('itunes-backup source, encrypted backup', () => {
     expect((await readAll((live.resources[1] as Asset['resources'][number]).open())).equals(fixtureBytes('live-photo/train.mov'))).toBe(true);
   });
 
+  it('unwraps a file key with MBFile.ProtectionClass when the key record\'s class prefix disagrees (as the reference tools do)', async () => {
+    const r = join(work, 'enc-class-prefix');
+    // the HEIC's prefix names a class the key bag lacks; the MOV's names another class that exists
+    const files = realisticFiles().map((f) =>
+      f.relativePath.endsWith('IMG_0001.HEIC') ? { ...f, protectionClass: 3, keyRecordClass: 99 } : f.relativePath.endsWith('IMG_0003.MOV') ? { ...f, protectionClass: 3, keyRecordClass: 1 } : f,
+    );
+    generateBackup({ root: r, udid: UDID, files, encrypted: { password: PASSWORD, dpic: 100, iter: 10 } });
+    const assets = await scanAll(await createItunesBackupSource({ path: r }, factoryContext({ env: { KEEPSAKE_BACKUP_PASSWORD: PASSWORD } })));
+    for (const a of assets) expect(a.diagnostics?.filter((d) => d.level === 'error') ?? [], a.id).toEqual([]);
+    await extractAndCompare(assets, mkdtempSync(join(work, 'out-')));
+  });
+
   it('reads encrypted iOS 10.0–10.1 backups: no ManifestKey, Manifest.db stored unencrypted', async () => {
     // Before iOS 10.2 only the content files were encrypted (iOSbackup#10, tested on 10.1.1).
     const r = join(work, 'enc-10.1');

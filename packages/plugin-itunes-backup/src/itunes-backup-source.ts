@@ -207,7 +207,7 @@ class ItunesBackupSource implements Source {
         return backupError('BACKUP_RECORD_INVALID', `Backup record for ${file.relativePath} has no encryption key`, { location: file.contentPath, resource: file.name });
       }
       try {
-        fileKey = unwrapFileKey(keys.classKeys, file.encryptionKey, file.relativePath);
+        fileKey = unwrapFileKey(keys.classKeys, file.encryptionKey, file.relativePath, file.protectionClass);
       } catch (err) {
         if (isKeepsakeError(err)) return err as KeepsakeError;
         throw err;

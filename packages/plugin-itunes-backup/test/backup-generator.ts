@@ -21,6 +21,8 @@ export interface GenFile {
   /** Unix seconds. */
   mtime?: number;
   protectionClass?: number;
+  /** Class written in EncryptionKey's 4-byte prefix when it should disagree with ProtectionClass (the key stays wrapped with ProtectionClass's). */
+  keyRecordClass?: number;
   /** Leave the content file out of the backup (a "missing blob"). */
   omitBlob?: boolean;
   /** Override the MBFile.Size (to simulate a record that disagrees with its content). */
@@ -250,6 +252,7 @@ export function generateBackup(opts: GenerateOptions): GeneratedBackup {
     if (enc && flags === 1) {
       const fileKey = randomBytes(32);
       encryptionKey = fileKeyRecord(cls, fileKey);
+      if (f.keyRecordClass !== undefined) encryptionKey.writeUInt32LE(f.keyRecordClass, 0);
       stored = cbcEncrypt(fileKey, content);
     }
     const blob = mbfileArchive({
