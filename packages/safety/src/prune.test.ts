@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Asset, Ledger, type LoadedConfig, type PluginHost, type PreparedPipeline, runPipeline, type Sink, type Source } from '@keepsake/core';
 import { MemorySink, MemorySource, memoryResource } from '@keepsake/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -34,11 +37,11 @@ const prepared = (name: string, source: Source, sinks: { sink: Sink; offsite?: b
 function fakeHost(source: Source, sinks: Record<string, Sink>): PluginHost {
   return {
     createSource: async () => source,
-    createSink: async (step: { use: string }) => sinks[step.use]!,
+    createSink: async (step: { use: string; with?: { name?: string } }) => sinks[step.with?.name ?? step.use]!,
   } as unknown as PluginHost;
 }
 
-const config = (sinks: { use: string; offsite?: boolean }[]): LoadedConfig => ({
+const config = (sinks: { use: string; with?: { name: string }; offsite?: boolean }[]): LoadedConfig => ({
   path: undefined,
   dir: '/',
   config: { pipelines: { p: { source: { use: 'src' }, sinks } } },
@@ -116,5 +119,46 @@ describe('prune', () => {
     const r = await prune({ ledger, host: fakeHost(source, { a, b }), config: config([{ use: 'a' }, { use: 'b' }]), pipeline: 'p', signal: new AbortController().signal });
     expect(source.deleted).toEqual(['100APPLE/IMG_2']);
     expect(r.kept).toMatchObject([{ assetId: '100APPLE/IMG_1', reason: expect.stringMatching(/could not re-read it at the source/) }]);
+  });
+
+  it('one folder reached under two sink keys (a symlink, or a root inside the other) is one copy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keepsake-prune-'));
+    try {
+      await mkdir(join(dir, 'nas', 'photos'), { recursive: true });
+      await symlink(join(dir, 'nas'), join(dir, 'nas-link'));
+      for (const second of [join(dir, 'nas-link'), join(dir, 'nas', 'photos')]) {
+        const ledger = Ledger.open(':memory:');
+        const a = new MemorySink(`folder:${join(dir, 'nas')}`);
+        const b = new MemorySink(`folder:${second}`);
+        const source = new DeletingSource('card', [photo(1)]);
+        await runPipeline(prepared('p', source, [{ sink: a }, { sink: b }]), { ledger });
+        const r = await prune({
+          ledger,
+          host: fakeHost(source, { a, b }),
+          config: config([
+            { use: 'folder', with: { name: 'a' } },
+            { use: 'folder', with: { name: 'b' } },
+          ]),
+          pipeline: 'p',
+          signal: new AbortController().signal,
+        });
+        expect(source.deleted).toEqual([]);
+        expect(r.kept).toEqual([{ assetId: '100APPLE/IMG_1', reason: 'IMG_1.JPG has 1 verified copy, needs 2' }]);
+      }
+      // two different folders are two copies
+      const ledger = Ledger.open(':memory:');
+      await mkdir(join(dir, 'usb'));
+      const a = new MemorySink(`folder:${join(dir, 'nas')}`);
+      const b = new MemorySink(`folder:${join(dir, 'usb')}`);
+      const source = new DeletingSource('card', [photo(1)]);
+      await runPipeline(prepared('p', source, [{ sink: a }, { sink: b }]), { ledger });
+      const cfg = config([
+        { use: 'folder', with: { name: 'a' } },
+        { use: 'folder', with: { name: 'b' } },
+      ]);
+      expect((await prune({ ledger, host: fakeHost(source, { a, b }), config: cfg, pipeline: 'p', signal: new AbortController().signal })).deleted).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,7 +10,9 @@ import {
   silentLogger,
   wrapPluginError,
 } from '@keepsake/core';
-import { openConfiguredSinks } from './configured-sinks.js';
+import { realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { type ConfiguredSink, openConfiguredSinks } from './configured-sinks.js';
 
 export interface PruneSummary {
   count: number;
@@ -79,6 +81,9 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
   const opened = await openConfiguredSinks(o.host, o.config, { signal: o.signal, logger });
   // off-site as configured now: a sink the config no longer marks off-site must not count as one
   const offsite = new Map([...opened.sinks].map(([k, c]) => [k, c.offsite]));
+  const place = await placesOf(opened.sinks);
+  /** Distinct places holding these copies: one folder reached under two sink keys is one copy. */
+  const placesHolding = (copies: Copy[]) => new Set(copies.map((c) => place.get(c.sinkKey) ?? c.sinkKey));
   const report: PruneReport = {
     mode: 'dry-run',
     safe: { count: 0, bytes: 0, oldest: null, newest: null },
@@ -90,10 +95,7 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
   };
   const plan: { asset: Asset; assetKey: string; copies: Copy[][] }[] = [];
   const enough = (copiesPerResource: Copy[][]) =>
-    copiesPerResource.every((copies) => {
-      const sinks = new Set(copies.map((c) => c.sinkKey));
-      return sinks.size >= minCopies && (!o.requireOffsite || [...sinks].some((k) => offsite.get(k)));
-    });
+    copiesPerResource.every((copies) => placesHolding(copies).size >= minCopies && (!o.requireOffsite || copies.some((c) => offsite.get(c.sinkKey))));
   try {
     for await (const asset of source.scan({ signal: o.signal, logger, reportTotals: () => {} })) {
       const assetKey = assetKeyOf(source.key, asset);
@@ -110,12 +112,12 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
           break;
         }
         const c = o.ledger.verifiedCopiesOf(sha);
-        const sinks = new Set(c.map((x) => x.sinkKey));
-        if (sinks.size < minCopies) {
-          reason = `${r.name} has ${sinks.size} verified ${sinks.size === 1 ? 'copy' : 'copies'}, needs ${minCopies}`;
+        const places = placesHolding(c).size;
+        if (places < minCopies) {
+          reason = `${r.name} has ${places} verified ${places === 1 ? 'copy' : 'copies'}, needs ${minCopies}`;
           break;
         }
-        if (o.requireOffsite && ![...sinks].some((k) => offsite.get(k))) {
+        if (o.requireOffsite && !c.some((x) => offsite.get(x.sinkKey))) {
           reason = `${r.name} has no off-site copy`;
           break;
         }
@@ -198,6 +200,29 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
     await opened.close();
     await source.close?.().catch(() => {});
   }
+}
+
+/**
+ * Where each folder sink really stores: the real path of its root, with a root inside another
+ * sink's root mapped to the outer one. Two sink keys for one folder (`/mnt/nas` and a symlink
+ * to it, or `/mnt/nas` and `/mnt/nas/photos`) then hold one copy, not two: the second sink finds
+ * the first one's file and records it as its own (deduped). Other sinks are their own place.
+ */
+async function placesOf(sinks: Map<string, ConfiguredSink>): Promise<Map<string, string>> {
+  const roots = new Map<string, string>();
+  for (const [key, c] of sinks) {
+    if (c.use !== 'folder' || !key.startsWith('folder:')) continue;
+    const real = await realpath(key.slice('folder:'.length)).catch(() => undefined);
+    if (real) roots.set(key, real);
+  }
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+  const place = new Map<string, string>();
+  for (const [key, real] of roots) {
+    let outer = real;
+    for (const other of roots.values()) if (within(outer, other)) outer = other;
+    place.set(key, `folder:${outer}`);
+  }
+  return place;
 }
 
 /** Re-hashes every resource at the source; returns the name of the first whose bytes differ from its copies. */
