@@ -1,5 +1,5 @@
 import { KeepsakeError, type Resource } from '@keepsake/core';
-import { parseDateTime, type RandomAccess, randomAccessFromOpen, readMediaInfo, toInstant } from '@keepsake/media';
+import { exifCaptureDate, type ParsedDate, parseDateTime, type RandomAccess, randomAccessFromOpen, readMediaInfo, toInstant } from '@keepsake/media';
 
 /** A capture time as read from one file: the wall time, and the instant when the zone is known. */
 export interface CaptureTime {
@@ -33,8 +33,7 @@ export function resourceAccess(resource: Resource, signal?: AbortSignal): Random
   return randomAccessFromOpen(resource.open, resource.size, signal);
 }
 
-function captureTime(raw: string | undefined, extra: { subSec?: string; offset?: string } = {}): CaptureTime | undefined {
-  const parsed = parseDateTime(raw, extra);
+function captureTime(parsed: ParsedDate | undefined): CaptureTime | undefined {
   if (!parsed) return undefined;
   return parsed.offset ? { local: parsed.local, instantMs: toInstant({ ...parsed, offset: parsed.offset }) } : { local: parsed.local };
 }
@@ -45,12 +44,9 @@ export async function readStillFacts(resource: Resource, signal?: AbortSignal): 
   // takes the identifier from the same place readContentIdentifier does, in one pass.
   const info = await readMediaInfo(resourceAccess(resource, signal));
   const { exif, contentIdentifier } = info;
-  const captured = exif
-    ? captureTime(exif.dateTimeOriginal ?? exif.createDate, {
-        ...(exif.subSecTimeOriginal ? { subSec: exif.subSecTimeOriginal } : {}),
-        ...(exif.offsetTimeOriginal ? { offset: exif.offsetTimeOriginal } : {}),
-      })
-    : undefined;
+  // DateTimeOriginal, else CreateDate, each with its own sub-seconds; the offset falls back to the
+  // other OffsetTime* tags and then the GPS time, as for the asset's capture date.
+  const captured = exif ? captureTime(exifCaptureDate(exif)) : undefined;
   return { ...(contentIdentifier ? { contentIdentifier } : {}), ...(captured ? { captured } : {}) };
 }
 
@@ -65,7 +61,7 @@ export async function readMotionFacts(resource: Resource, signal?: AbortSignal):
     });
   }
   // Apple's Keys creationdate is the capture wall time with its offset; mvhd (UTC) is the fallback.
-  let captured = captureTime(qt.creationDate);
+  let captured = captureTime(parseDateTime(qt.creationDate));
   if (!captured && qt.movie?.creationTimeMs !== undefined) {
     captured = { instantMs: qt.movie.creationTimeMs };
   }
