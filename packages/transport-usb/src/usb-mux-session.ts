@@ -156,6 +156,7 @@ export class UsbMuxSession {
   async sendData(conn: Connection, data: Buffer): Promise<void> {
     for (let off = 0; off < data.length; ) {
       if (this.dead) throw this.dead;
+      if (!this.connections.has(conn.sport)) throw disconnectedError('using the direct USB connection', new Error('connection closed by the iPhone'));
       const inFlight = conn.txSeq - conn.deviceAck;
       const room = Math.min(MUX_MAX_PAYLOAD, conn.deviceWindow - inFlight, data.length - off);
       if (room <= 0) {
@@ -209,6 +210,16 @@ export class UsbMuxSession {
     if (tcp.flags & TcpFlag.RST) {
       this.connections.delete(conn.sport);
       conn.stream?.destroy(disconnectedError('using the direct USB connection', new Error(payload.toString('utf8') || 'connection reset')));
+      return;
+    }
+    if (tcp.flags & TcpFlag.FIN) {
+      // The device closed its side. usbmuxd tears a connection down on anything but a plain ACK
+      // (RST to the device, EOF to the client); do the same so readers see the end at once.
+      this.connections.delete(conn.sport);
+      if (payload.length > 0) conn.stream?.push(payload);
+      conn.stream?.push(null);
+      this.sendTcp(conn, TcpFlag.RST, Buffer.alloc(0)).catch(() => undefined);
+      for (const w of conn.waiting.splice(0)) w();
       return;
     }
     if (payload.length > 0) {

@@ -80,7 +80,8 @@ function fakeDevice(deliver: (b: Buffer) => void, windowBytes = 131072) {
           back(TcpFlag.SYN | TcpFlag.ACK);
           devSeq += 1;
         } else back(TcpFlag.RST, Buffer.from('no listener'));
-      } else if (p.payload.length > 0) back(TcpFlag.ACK, Buffer.from(p.payload.toString().toUpperCase()));
+      } else if (p.payload.toString() === 'quit') back(TcpFlag.FIN | TcpFlag.ACK, Buffer.from('BYE'));
+      else if (p.payload.length > 0) back(TcpFlag.ACK, Buffer.from(p.payload.toString().toUpperCase()));
     }
   };
   return { send, seen, parser };
@@ -130,6 +131,28 @@ describe('UsbMuxSession against a constructed device', () => {
     const sizes = dev.seen.filter((s) => s.protocol === MuxProtocol.TCP && s.bytes > 0).map((s) => s.bytes);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(5000);
+  });
+
+  it('ends the stream when the device closes its side with FIN (like usbmuxd), instead of waiting for a timeout', async () => {
+    let session!: UsbMuxSession;
+    const dev = fakeDevice((b) => session.receive(b));
+    session = new UsbMuxSession({ send: dev.send, timeoutMs: 2000 });
+    await session.start();
+    const stream = await session.connect(62078);
+    const got: Buffer[] = [];
+    const ended = new Promise<void>((r) => stream.once('end', () => r()));
+    const errors: Error[] = [];
+    stream.on('data', (d: Buffer) => got.push(d));
+    stream.on('error', (e) => errors.push(e));
+    stream.write('quit');
+    await ended;
+    expect(Buffer.concat(got).toString()).toBe('BYE');
+    // The connection is torn down on the device side too, as usbmuxd does.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(dev.seen.at(-1)).toMatchObject({ protocol: MuxProtocol.TCP, flags: TcpFlag.RST });
+    await expect(new Promise((resolve, reject) => stream.write('more', (e) => (e ? reject(e) : resolve(undefined))))).rejects.toMatchObject({ code: 'DEVICE_DISCONNECTED' });
+    await new Promise((r) => setImmediate(r));
+    expect(errors).toEqual([expect.objectContaining({ code: 'DEVICE_DISCONNECTED' })]);
   });
 
   it('times out when the device never answers the handshake', async () => {
