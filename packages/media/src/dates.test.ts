@@ -69,6 +69,20 @@ describe('dateFromFilename', () => {
     ['Screenshot_2023-01-01-12-00-00.png', { local: '2023-01-01T12:00:00' }],
   ])('%s', (name, expected) => expect(dateFromFilename(name, now)).toEqual(expected));
 
+  it.each([
+    ['Screenshot 2023-01-15 at 12.34.56.png', { local: '2023-01-15T12:34:56' }],
+    ['Screen Shot 2020-01-15 at 1.23.45 PM.png', { local: '2020-01-15T13:23:45' }],
+    // macOS 13+ puts a narrow no-break space before AM/PM.
+    ['Screenshot 2023-01-15 at 12.05.09\u202fAM.png', { local: '2023-01-15T00:05:09' }],
+    ['Screenshot 2023-01-15 at 12.05.09 PM (2).png', { local: '2023-01-15T12:05:09' }],
+    ['WhatsApp Image 2023-01-15 at 09.08.07.jpeg', { local: '2023-01-15T09:08:07' }],
+    ['WhatsApp Video 2023-01-15 at 21.08.07 (1).mp4', { local: '2023-01-15T21:08:07' }],
+  ])('macOS / WhatsApp name %s', (name, expected) => expect(dateFromFilename(name, now)).toEqual(expected));
+
+  it.each(['Screen Shot 2020-01-15 at 13.23.45 PM.png', 'Screenshot 2023-01-15 at 0.05.09 AM.png', 'Screenshot 2023-02-30 at 12.34.56.png'])('no date from %s', (name) =>
+    expect(dateFromFilename(name, now)).toBeUndefined(),
+  );
+
   it.each(['IMG_2927.HEIC', 'IMG_20231301_120000.jpg', 'IMG_20230230_120000.jpg', 'IMG_20230101_250000.jpg', 'IMG_19800101_120000.jpg', 'IMG_20270101_120000.jpg'])(
     'no date from %s',
     (name) => expect(dateFromFilename(name, now)).toBeUndefined(),
