@@ -99,7 +99,7 @@ describe('itunes-backup source, plain backup', () => {
     const before = snapshot(dir);
     const source = await createItunesBackupSource({ path: root }, factoryContext());
     expect(source.key).toBe(`itunes-backup:${UDID.toLowerCase()}`);
-    expect(source.capabilities).toEqual({ expensiveReads: false, canDelete: false });
+    expect(source.capabilities).toMatchObject({ expensiveReads: false, canDelete: false, deleteNote: expect.stringContaining('never writes to an iTunes/Finder backup') });
     expect('delete' in source).toBe(false);
     const assets = await scanAll(source);
     checkGrouping(assets);

@@ -76,7 +76,12 @@ export async function createItunesBackupSource(options: ItunesBackupOptions, ctx
 
 class ItunesBackupSource implements Source {
   readonly key: string;
-  readonly capabilities = { expensiveReads: false, canDelete: false } as const;
+  readonly capabilities = {
+    expensiveReads: false,
+    canDelete: false,
+    deleteNote:
+      'keepsake never writes to an iTunes/Finder backup (a changed backup may no longer restore). Delete these photos on the iPhone itself (Photos → Select → Delete, kept 30 days in Recently Deleted); the next backup will not have them.',
+  } as const;
   private keys: Promise<BackupKeys | undefined> | undefined;
 
   constructor(
