@@ -200,6 +200,40 @@ describe('resumableUpload', () => {
     expect(r.result.bytes.equals(bytes)).toBe(true);
   });
 
+  it('gives up (retryable) when the server keeps naming the offset it just refused', async () => {
+    const bytes = randomBytes(10_000);
+    const svc = new MemoryService(bytes.length);
+    let sends = 0;
+    const protocol: ResumableProtocol<{ id: number }, { id: number; bytes: Buffer }> = {
+      start: () => svc.start(),
+      status: (s) => svc.status(s),
+      // A 416 whose status query names the offset that was just refused, every time.
+      send: async () => {
+        if (++sends > 1000) throw new KeepsakeError('SINK_WRITE_FAILED', 'still looping', { classification: 'permanent' });
+        return { kind: 'partial', offset: 0 };
+      },
+    };
+    const err = await resumableUpload({ ...base(bytes), protocol, open: source(bytes) }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'SINK_WRITE_FAILED', classification: 'retryable' });
+    expect(sends).toBe(9);
+  });
+
+  it('gives up when every new session is gone at its first fragment', async () => {
+    const bytes = randomBytes(10_000);
+    const svc = new MemoryService(bytes.length);
+    const protocol: ResumableProtocol<{ id: number }, { id: number; bytes: Buffer }> = {
+      start: () => {
+        if (svc.next > 1000) throw new KeepsakeError('SINK_WRITE_FAILED', 'still looping', { classification: 'permanent' });
+        return svc.start();
+      },
+      status: (s) => svc.status(s),
+      send: async () => ({ kind: 'expired' }),
+    };
+    const err = await resumableUpload({ ...base(bytes), protocol, open: source(bytes) }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'SINK_WRITE_FAILED', classification: 'retryable' });
+    expect(svc.next - 1).toBe(9);
+  });
+
   it('discards saved state for different bytes and cancels that session', async () => {
     const bytes = randomBytes(5000);
     const svc = new MemoryService(bytes.length);

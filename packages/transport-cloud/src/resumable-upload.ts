@@ -158,6 +158,8 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
   };
 
   let recoveries = 0;
+  /** Passes in a row in which the server took no fragment (416 at the same offset, a new session 404ing…). */
+  let stalls = 0;
   // Two fragment buffers, reused for the whole upload: memory stays at 2 × fragmentSize.
   const buffers = [0, 1].map(() => new Uint8Array(Math.min(o.fragmentSize, Math.max(size, 1))));
 
@@ -190,6 +192,7 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
       let inflight: { promise: Promise<SessionStatus<R>>; start: number; length: number } | undefined;
       let fragment = buffers[0]!;
       let spare = buffers[1]!;
+      let acknowledged = false;
       /** Waits for the fragment on the wire; returns the server's answer when it is not "continue". */
       const settle = async (): Promise<SessionStatus<R> | undefined> => {
         const f = inflight;
@@ -198,7 +201,11 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
         const st = await f.promise;
         o.onProgress?.(f.length);
         recoveries = 0;
-        return st.kind !== 'partial' || st.offset !== f.start + f.length ? st : undefined;
+        if (st.kind === 'partial' && st.offset === f.start + f.length) {
+          acknowledged = true;
+          return undefined;
+        }
+        return st;
       };
       try {
         const stream = o.open({ offset: pos, signal });
@@ -249,6 +256,14 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
         continue;
       }
       if (next) {
+        // A server that keeps refusing without taking bytes (416 whose status names the same offset,
+        // every new session answering 404) must not spin forever: bounded like fragment failures.
+        const advanced = acknowledged || next.kind === 'done' || (next.kind === 'partial' && next.offset > sendFrom);
+        stalls = advanced ? 0 : stalls + 1;
+        if (stalls > maxRecoveries) {
+          throw new KeepsakeError('SINK_WRITE_FAILED', `The server took no bytes in ${stalls} attempts at offset ${sendFrom} of ${size}`, { classification: 'retryable' });
+        }
+        if (stalls > 0) await sleep(backoffDelay(stalls - 1, o.backoffBaseMs ?? 500), signal);
         status = next;
         continue;
       }
