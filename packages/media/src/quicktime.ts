@@ -50,6 +50,7 @@ export async function readQuickTimeMetadata(ra: RandomAccess): Promise<QuickTime
   const out: QuickTimeMetadata = { keys: {}, tracks: [] };
   let movieTimescale = 0;
   const pendingStill: { track: ByteReader; trak: Box }[] = [];
+  let udtaKeys: Record<string, string | number> = {};
   for (const box of childBoxes(moov)) {
     const r = bodyOf(moov, box);
     if (box.type === 'mvhd') {
@@ -57,12 +58,16 @@ export async function readQuickTimeMetadata(ra: RandomAccess): Promise<QuickTime
       movieTimescale = out.movie.timescale;
     } else if (box.type === 'meta') {
       Object.assign(out.keys, parseKeysMeta(r));
+    } else if (box.type === 'udta') {
+      udtaKeys = parseUdtaKeys(r);
     } else if (box.type === 'trak') {
       const track = parseTrak(r);
       out.tracks.push(track.info);
       if (track.info.metadataKeys?.includes('com.apple.quicktime.still-image-time')) pendingStill.push({ track: r, trak: box });
     }
   }
+  // moov/meta (Apple) wins; moov/udta/meta is where ffmpeg and others write the same Keys.
+  out.keys = { ...udtaKeys, ...out.keys };
   const cd = out.keys['com.apple.quicktime.creationdate'];
   if (typeof cd === 'string') out.creationDate = cd;
   const ci = out.keys['com.apple.quicktime.content.identifier'];
@@ -113,6 +118,20 @@ function parseMvhd(r: ByteReader): MovieHeader {
 function metaChildren(r: ByteReader): Box[] {
   const full = !startsWithAscii(r.bytes, 'hdlr', 4);
   return childBoxes(r, full ? 4 : 0);
+}
+
+/**
+ * Keys (`hdlr mdta`) in `moov/udta/meta`, where ffmpeg (`-movflags use_metadata_tags`) puts
+ * creationdate and content.identifier when it rewrites a MOV as MP4. An iTunes-style `mdir` meta
+ * has no `keys` and yields nothing. Damage here is ignored: `udta` is optional.
+ */
+function parseUdtaKeys(udta: ByteReader): Record<string, string | number> {
+  try {
+    const meta = childBoxes(udta).find((b) => b.type === 'meta');
+    return meta ? parseKeysMeta(bodyOf(udta, meta)) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** `moov/meta` with `hdlr mdta` + `keys` + `ilst`. */
