@@ -35,7 +35,7 @@ describe('iphone source against the simulator', () => {
   it('yields one asset per capture with the DCIM grouping and the iphone:<udid> key', async () => {
     const source = await createIphoneSource({ env: sim.env(), logger: silentLogger, name: 'Source Phone' });
     expect(source.key).toBe(`iphone:${phone.udid}`);
-    expect(source.capabilities).toEqual({ expensiveReads: true, canDelete: false });
+    expect(source.capabilities).toMatchObject({ expensiveReads: true, canDelete: false, deleteNote: expect.stringContaining('Photos → Select → Delete') });
     expect('delete' in source).toBe(false);
     await source.close?.();
     expect(assets).toHaveLength(40);

@@ -118,7 +118,13 @@ async function afcRandomAccess(afc: AfcClient, path: string, size: number): Prom
 
 export class IphoneSource implements Source {
   readonly key: string;
-  readonly capabilities: SourceCapabilities = { expensiveReads: true, canDelete: false };
+  readonly capabilities: SourceCapabilities = {
+    expensiveReads: true,
+    canDelete: false,
+    // deleting under /DCIM over AFC leaves the Photos library pointing at missing files (libimobiledevice/ifuse#38)
+    deleteNote:
+      'Deleting over USB (AFC) would remove the files but leave them listed in the Photos app, pointing at nothing, and bypass Recently Deleted. Delete these on the iPhone instead: Photos → Select → Delete (kept 30 days in Recently Deleted).',
+  };
 
   constructor(
     private readonly connection: AfcConnection,
