@@ -2,7 +2,7 @@
  * The `keepsake` binary as a user meets it: help and version (fast, loading no plugin), usage and
  * config errors (exit 2 with a clear message), init, plugins, schema, doctor, plugin commands.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -316,6 +316,51 @@ describe('run --dry-run', () => {
     expect(reportOf(real.stdout)).toMatchObject({ copied: 5, failed: 0 });
     // with a ledger, a dry run knows what is already there
     expect(reportOf((await cli(['run', '--dry-run', '--json'], d)).stdout)).toMatchObject({ planned: 0, skipped: 5 });
+  });
+});
+
+describe('one import per ledger at a time', () => {
+  it('run and prune refuse while another process holds the ledger (LEDGER_BUSY names it); dry runs still plan; a killed holder does not block', async () => {
+    const d = await dirs.make('lock-');
+    await writeJson(join(d, 'keepsake.config.json'), {
+      ledger: './state/ledger.sqlite',
+      pipelines: { p: { source: { use: 'folder', with: { path: './src' } }, sinks: [{ use: 'folder', with: { path: './out' } }] } },
+    });
+    for (let i = 1; i <= 3; i++) await writeJson(join(d, 'src', `IMG_000${i}.JSON`), { i });
+    await mkdir(join(d, 'out'));
+    expect((await cli(['run'], d)).code).toBe(0); // creates the ledger
+    await writeJson(join(d, 'src', 'IMG_0004.JSON'), { i: 4 });
+    // another keepsake (here: a small Node process using core) holds the ledger until told to stop
+    const coreUrl = new URL('../packages/core/dist/index.js', import.meta.url).href;
+    const holder = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `const { Ledger, RunLock } = await import(${JSON.stringify(coreUrl)}); const l = Ledger.open(process.argv[1]); RunLock.acquire(l, 'keepsake run p (other terminal)'); console.log('held'); process.stdin.resume();`, join(d, 'state', 'ledger.sqlite')],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+    });
+    try {
+      const busy = await cli(['run'], d);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain('LEDGER_BUSY');
+      expect(busy.stderr).toContain('"keepsake run p (other terminal)"');
+      expect(busy.stderr).toMatch(/hint: Wait for it to finish/);
+      expect(await listFiles(join(d, 'out'))).not.toContain('IMG_0004.JSON');
+      const json = await cli(['run', '--json'], d);
+      expect(JSON.parse(json.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'error', error: { code: 'LEDGER_BUSY' } });
+      expect((await cli(['prune', '--yes'], d)).stderr).toContain('LEDGER_BUSY');
+      const dry = await cli(['run', '--dry-run', '--json'], d);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(reportOf(dry.stdout)).toMatchObject({ planned: 1 });
+    } finally {
+      holder.kill('SIGKILL'); // a crash: its row stays in the ledger, its pid is gone
+      await new Promise((r) => holder.once('exit', r));
+    }
+    const after = await cli(['run', '--json'], d);
+    expect(after.code, after.stderr).toBe(0);
+    expect(reportOf(after.stdout)).toMatchObject({ copied: 1 });
   });
 });
 

@@ -3,7 +3,7 @@
  * --json (stdout), the final report, Ctrl-C handling and the exit code. Shared by `run` and `demo`.
  */
 import { existsSync } from 'node:fs';
-import { createFileSecretStore, Ledger, type LoadedConfig, type PipelineEvent, type RunReport, runConfiguredPipeline } from '@keepsake/core';
+import { createFileSecretStore, Ledger, type LoadedConfig, type PipelineEvent, type RunReport, RunLock, runConfiguredPipeline } from '@keepsake/core';
 import { discoverPlugins, ledgerPathFor } from './context.js';
 import { EXIT, type CommandIo } from './io.js';
 import { createCliLogger, logLevelFrom } from './logger.js';
@@ -43,6 +43,14 @@ export async function executePipeline(o: ExecuteOptions): Promise<ExecuteResult>
     // a dry run writes nothing: without a ledger yet, plan against an empty in-memory one
     const ledgerPath = ledgerPathFor(only, io.env);
     const ledger = Ledger.open(o.dryRun && !existsSync(ledgerPath) ? ':memory:' : ledgerPath);
+    let lock: RunLock | undefined;
+    try {
+      // one import into a ledger at a time (a manual run while the watch service copies)
+      if (!o.dryRun) lock = RunLock.acquire(ledger, `keepsake run ${o.pipeline}`);
+    } catch (err) {
+      ledger.close();
+      throw err;
+    }
     const controller = new AbortController();
     let interrupts = 0;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -83,6 +91,7 @@ export async function executePipeline(o: ExecuteOptions): Promise<ExecuteResult>
       renderer?.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      lock?.release();
       ledger.close();
     }
   } finally {

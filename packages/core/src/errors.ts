@@ -33,6 +33,7 @@ export type CoreErrorCode =
   | 'NOT_SUPPORTED'
   | 'TRANSFORM_FAILED'
   | 'LEDGER_ERROR'
+  | 'LEDGER_BUSY'
   | 'TIMEOUT'
   | 'ABORTED';
 
@@ -133,6 +134,7 @@ function defaultClass(code: string): ErrorClass {
     case 'PLUGIN_MANIFEST_INVALID':
     case 'PLUGIN_ACTIVATION_FAILED':
     case 'LEDGER_ERROR':
+    case 'LEDGER_BUSY':
     case 'AUTH_REQUIRED':
     case 'QUOTA_EXHAUSTED':
     case 'ABORTED':

@@ -20,6 +20,7 @@ export * from './sink.js';
 export * from './source.js';
 export * from './transform.js';
 export * from './ledger.js';
+export * from './run-lock.js';
 export * from './options.js';
 export * from './pipeline.js';
 export * from './plugin-host.js';

@@ -126,4 +126,16 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
     SELECT i.sha256, d.sink_key FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
     WHERE i.verified = 1 AND d.state = 'verified' AND i.sha256 <> '';
   `,
+  `
+  -- one importing process at a time (run-lock.ts): at most one row
+  CREATE TABLE run_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    command TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_ms INTEGER NOT NULL,
+    token TEXT NOT NULL
+  );
+  `,
 ];

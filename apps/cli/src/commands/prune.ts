@@ -1,5 +1,6 @@
-import { createInterface } from 'node:readline/promises';
+import { RunLock } from '@keepsake/core';
 import { boolFlag, stringFlag, UsageError } from '../args.js';
+import { confirmYes } from '../confirm.js';
 import { discoverPlugins, loadCliConfig, openLedger, pickPipeline } from '../context.js';
 import type { CommandHandler } from '../io.js';
 import { EXIT } from '../io.js';
@@ -21,6 +22,15 @@ export const pruneCommand: CommandHandler = async (io) => {
   const logger = createCliLogger((l) => io.stderr.write(`${l}\n`), logLevelFrom(io.env, boolFlag(args, 'verbose')));
   const host = await discoverPlugins(loaded, { cwd: io.cwd, env: io.env, logger });
   const ledger = openLedger(loaded, io.env);
+  let lock: RunLock | undefined;
+  try {
+    // deleting must not race a run or watch that is importing from the same source
+    if (!dryRun) lock = RunLock.acquire(ledger, `keepsake prune ${pipeline}`);
+  } catch (err) {
+    ledger.close();
+    await host.dispose();
+    throw err;
+  }
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
@@ -44,10 +54,7 @@ export const pruneCommand: CommandHandler = async (io) => {
           throw new UsageError('prune deletes from the source; confirm with --yes when not running in a terminal (or use --dry-run)', 'prune');
         }
         io.stderr.write(`About to delete ${summaryLine(summary)} from the source. Every part has ≥ ${minCopies} verified copies, re-checked just before deletion.\n`);
-        const rl = createInterface({ input: io.stdin, output: io.stderr });
-        const answer = await rl.question('Delete them? Type "yes" to continue: ');
-        rl.close();
-        return answer.trim().toLowerCase() === 'yes';
+        return confirmYes({ input: io.stdin, output: io.stderr, signal: ac.signal, onInterrupt: () => ac.abort() }, 'Delete them? Type "yes" to continue: ');
       },
     });
     if (json) {
@@ -72,6 +79,7 @@ export const pruneCommand: CommandHandler = async (io) => {
     return report.failed.length ? EXIT.FAILED : EXIT.OK;
   } finally {
     process.off('SIGINT', onSigint);
+    lock?.release();
     ledger.close();
     await host.dispose();
   }

@@ -1,3 +1,4 @@
+import { RunLock } from '@keepsake/core';
 import { boolFlag, stringFlag } from '../args.js';
 import { discoverPlugins, loadCliConfig, openLedger } from '../context.js';
 import type { CommandHandler } from '../io.js';
@@ -21,8 +22,12 @@ export const verifyCommand: CommandHandler = async (io) => {
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   const ledger = openLedger(loaded, io.env);
-  const opened = await openConfiguredSinks(host, loaded, { pipeline, signal: ac.signal, logger });
+  let lock: RunLock | undefined;
+  let opened: Awaited<ReturnType<typeof openConfiguredSinks>> | undefined;
   try {
+    // --repair copies again: it must not race a run or watch importing into the same ledger
+    if (boolFlag(args, 'repair')) lock = RunLock.acquire(ledger, `keepsake verify --repair${pipeline ? ` ${pipeline}` : ''}`);
+    opened = await openConfiguredSinks(host, loaded, { pipeline, signal: ac.signal, logger });
     const report = await verifyDeliveries({
       ledger,
       sinks: opened.sinks,
@@ -57,7 +62,8 @@ export const verifyCommand: CommandHandler = async (io) => {
     return stillBroken ? EXIT.FAILED : EXIT.OK;
   } finally {
     process.off('SIGINT', onSigint);
-    await opened.close();
+    await opened?.close();
+    lock?.release();
     ledger.close();
     await host.dispose();
   }

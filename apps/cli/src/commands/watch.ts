@@ -18,7 +18,7 @@ export function pipelinesForIphone(loaded: LoadedConfig, udid: string): string[]
 export const watchCommand: CommandHandler = async (io) => {
   const { args } = io;
   const { Watcher, FolderMonitor, isRemovablePath, formatWatchEvent, notify, summaryText } = await import('@keepsake/watch');
-  const { runConfiguredPipeline, resolveConfigPath } = await import('@keepsake/core');
+  const { runConfiguredPipeline, resolveConfigPath, RunLock } = await import('@keepsake/core');
   const { computeStatus } = await import('@keepsake/safety');
   const loaded = await loadCliConfig(stringFlag(args, 'config'), io.cwd);
   const json = boolFlag(args, 'json');
@@ -62,18 +62,49 @@ export const watchCommand: CommandHandler = async (io) => {
     return EXIT.USAGE;
   }
 
+  // The ledger's run lock is this process's while any of its runs is active (two phones plugged in
+  // at once run side by side); a manual `keepsake run` or `prune` in another process goes first.
+  const ac = new AbortController();
+  let lock: ReturnType<typeof RunLock.waitFor> | undefined;
+  let holders = 0;
+  const holdLedger = async (signal: AbortSignal) => {
+    holders++;
+    lock ??= RunLock.waitFor(ledger, 'keepsake watch', {
+      signal: ac.signal,
+      onWait: (h) => say(`Waiting for "${h.command}" (pid ${h.pid}) to finish with the ledger before backing up…`),
+    });
+    try {
+      await lock;
+      if (signal.aborted) throw new Error('stopped while waiting for the ledger');
+    } catch (err) {
+      releaseLedger();
+      throw err;
+    }
+  };
+  const releaseLedger = () => {
+    if (--holders > 0 || !lock) return;
+    const held = lock;
+    lock = undefined;
+    held.then((l) => l.release(), () => {});
+  };
+
   const runPipelines = async (names: string[], override: (p: PipelineConfig) => PipelineConfig, signal: AbortSignal) => {
     let copied = 0;
     let failed = 0;
     let stoppedBy: string | undefined;
-    for (const name of names) {
-      if (signal.aborted) break;
-      const config: LoadedConfig = { ...loaded, config: { ...loaded.config, pipelines: { [name]: override(loaded.config.pipelines[name]!) } } };
-      const report = await runConfiguredPipeline({ host, config, pipeline: name, ledger, signal, logger });
-      if (json) writeNdjson(io.stdout, { type: 'run-report', report });
-      copied += report.copied;
-      failed += report.failed;
-      stoppedBy ??= typeof report.stoppedBy?.code === 'string' ? report.stoppedBy.code : undefined;
+    await holdLedger(signal);
+    try {
+      for (const name of names) {
+        if (signal.aborted) break;
+        const config: LoadedConfig = { ...loaded, config: { ...loaded.config, pipelines: { [name]: override(loaded.config.pipelines[name]!) } } };
+        const report = await runConfiguredPipeline({ host, config, pipeline: name, ledger, signal, logger });
+        if (json) writeNdjson(io.stdout, { type: 'run-report', report });
+        copied += report.copied;
+        failed += report.failed;
+        stoppedBy ??= typeof report.stoppedBy?.code === 'string' ? report.stoppedBy.code : undefined;
+      }
+    } finally {
+      releaseLedger();
     }
     const atRisk = names.reduce((n, p) => n + computeStatus(ledger, { pipeline: p }).overall.atRisk, 0);
     return { copied, failed, atRisk, stoppedBy };
@@ -98,7 +129,6 @@ export const watchCommand: CommandHandler = async (io) => {
       return runPipelines(names, (p) => p, signal);
     },
   });
-  const ac = new AbortController();
   let stops = 0;
   const stop = () => {
     // first signal: stop runs cleanly (the ledger keeps progress); second: quit now

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { abortError, KeepsakeError } from './errors.js';
+import type { Ledger } from './ledger.js';
+
+/** Who holds a ledger's run lock. */
+export interface RunLockHolder {
+  pid: number;
+  host: string;
+  /** What it is doing, for the message a second process shows ("keepsake run camera"). */
+  command: string;
+  startedAt: string;
+}
+
+/** The holder refreshes its heartbeat this often… */
+const HEARTBEAT_MS = 20_000;
+/** …and a lock whose heartbeat is older than this is abandoned (a crash, a machine gone to sleep). */
+const STALE_MS = 120_000;
+
+interface LockRow {
+  pid: number;
+  host: string;
+  command: string;
+  started_at: string;
+  heartbeat_ms: number;
+  token: string;
+}
+
+/**
+ * One process at a time imports into a ledger: `run`, `watch`, `prune` and `verify --repair`
+ * take this lock, so a manual run while the watch service is copying never uploads an item twice
+ * or races a prune. It lives in the ledger itself (SQLite serialises the check-and-take), with
+ * the holder's pid and a heartbeat: a holder that was killed (same machine, pid gone) or stopped
+ * refreshing for two minutes no longer counts.
+ */
+export class RunLock {
+  private readonly token = randomBytes(12).toString('hex');
+  private timer: NodeJS.Timeout | undefined;
+  private held = false;
+
+  private constructor(
+    private readonly ledger: Ledger,
+    readonly holder: RunLockHolder,
+  ) {}
+
+  /** Takes the lock or throws LEDGER_BUSY naming the process that has it. */
+  static acquire(ledger: Ledger, command: string): RunLock {
+    const lock = new RunLock(ledger, { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() });
+    const busy = lock.tryTake();
+    if (busy) throw ledgerBusy(ledger.path, busy);
+    return lock;
+  }
+
+  /**
+   * Waits until the lock is free, then takes it (the watch service queues behind a manual run).
+   * `onWait` is called once with the holder when it has to wait.
+   */
+  static async waitFor(ledger: Ledger, command: string, o: { signal?: AbortSignal; pollMs?: number; onWait?(holder: RunLockHolder): void } = {}): Promise<RunLock> {
+    const lock = new RunLock(ledger, { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() });
+    let told = false;
+    for (;;) {
+      if (o.signal?.aborted) throw abortError(o.signal.reason);
+      const busy = lock.tryTake();
+      if (!busy) return lock;
+      if (!told) o.onWait?.(busy);
+      told = true;
+      await sleep(o.pollMs ?? 2_000, o.signal);
+    }
+  }
+
+  /** The current holder, if the lock is held and alive. */
+  static holder(ledger: Ledger): RunLockHolder | undefined {
+    const row = ledger.db.prepare('SELECT pid, host, command, started_at, heartbeat_ms, token FROM run_lock WHERE id = 1').get() as LockRow | undefined;
+    return row && isLive(row) ? toHolder(row) : undefined;
+  }
+
+  /** Gives the lock back (only if it is still ours). Safe to call twice. */
+  release(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.held) return;
+    this.held = false;
+    if (this.ledger.db.isOpen) this.ledger.db.prepare('DELETE FROM run_lock WHERE id = 1 AND token = ?').run(this.token);
+  }
+
+  /** Takes the lock if free or abandoned; returns the live holder otherwise. */
+  private tryTake(): RunLockHolder | undefined {
+    const busy = this.ledger.transaction(() => {
+      const row = this.ledger.db.prepare('SELECT pid, host, command, started_at, heartbeat_ms, token FROM run_lock WHERE id = 1').get() as LockRow | undefined;
+      if (row && isLive(row)) return toHolder(row);
+      this.ledger.db
+        .prepare('INSERT OR REPLACE INTO run_lock (id, pid, host, command, started_at, heartbeat_ms, token) VALUES (1, ?, ?, ?, ?, ?, ?)')
+        .run(this.holder.pid, this.holder.host, this.holder.command, this.holder.startedAt, Date.now(), this.token);
+      return undefined;
+    });
+    if (busy) return busy;
+    this.held = true;
+    this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+    return undefined;
+  }
+
+  private beat(): void {
+    try {
+      this.ledger.db.prepare('UPDATE run_lock SET heartbeat_ms = ? WHERE id = 1 AND token = ?').run(Date.now(), this.token);
+    } catch {
+      // the ledger is busy or closing; the next beat (well within STALE_MS) tries again
+    }
+  }
+}
+
+function isLive(row: LockRow): boolean {
+  if (Date.now() - row.heartbeat_ms > STALE_MS) return false;
+  return row.host !== hostname() || pidAlive(row.pid);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
+}
+
+function toHolder(row: LockRow): RunLockHolder {
+  return { pid: row.pid, host: row.host, command: row.command, startedAt: row.started_at };
+}
+
+function ledgerBusy(path: string, h: RunLockHolder): KeepsakeError {
+  return new KeepsakeError('LEDGER_BUSY', `Another keepsake is already working with the ledger at ${path}: "${h.command}" (pid ${h.pid} on ${h.host}, since ${h.startedAt})`, {
+    stage: 'ledger',
+    location: path,
+    hint: 'Wait for it to finish (the watch service runs when a phone or card is plugged in), or stop it. Two imports into one ledger at once could upload items twice, so keepsake runs one at a time.',
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(t);
+      reject(abortError(signal?.reason));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
