@@ -39,5 +39,5 @@ export { type PngMetadata, readPngMetadata } from './png.js';
 export { type MediaFormat, type MediaInfo, readContentIdentifier, readMediaInfo, sniffFormat } from './media-info.js';
 export { type MovieHeader, parseIso6709, type QuickTimeMetadata, type QuickTimeTrack, readQuickTimeMetadata } from './quicktime.js';
 export { MAX_METADATA_READ, type RandomAccess, randomAccessFromBytes, randomAccessFromFile, randomAccessFromOpen, withFile } from './random-access.js';
-export { type AppleMakerNote, type ExifData, type GpsInfo, readAppleMakerNote, readExif } from './tiff.js';
+export { type AppleMakerNote, type ExifData, type GpsInfo, readAppleMakerNote, readExif, readTiffExif } from './tiff.js';
 export { XMP_DATE_PROPERTIES, xmpProperty } from './xmp.js';

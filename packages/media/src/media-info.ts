@@ -5,7 +5,7 @@ import { readJpegExif, readJpegSegments, readJpegXmp } from './jpeg.js';
 import { readPngMetadata } from './png.js';
 import { readQuickTimeMetadata, type QuickTimeMetadata } from './quicktime.js';
 import type { RandomAccess } from './random-access.js';
-import { type ExifData, readExif } from './tiff.js';
+import { type ExifData, readExif, readTiffExif } from './tiff.js';
 
 export type MediaFormat = 'heif' | 'jpeg' | 'quicktime' | 'tiff' | 'png' | 'unknown';
 
@@ -41,9 +41,6 @@ export interface MediaInfo {
   contentIdentifier?: string;
 }
 
-/** DNG/TIFF metadata sits in the first IFDs; values past this window are skipped. */
-const TIFF_WINDOW = 1 << 20;
-
 /**
  * Reads EXIF/XMP (stills) or QuickTime metadata (videos) with small ranged reads. Throws
  * MEDIA_MALFORMED for damaged structures; unknown formats return `{ format: 'unknown' }`.
@@ -75,7 +72,8 @@ export async function readMediaInfo(ra: RandomAccess): Promise<MediaInfo> {
       break;
     }
     case 'tiff':
-      info.exif = readExif(await ra.read(0, TIFF_WINDOW));
+      // IFDs may sit anywhere (ffmpeg and libtiff write IFD0 after the image data): ranged reads.
+      info.exif = await readTiffExif(ra);
       break;
     case 'quicktime':
       info.quicktime = await readQuickTimeMetadata(ra);
