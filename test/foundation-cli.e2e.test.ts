@@ -2,7 +2,7 @@
  * The `keepsake` binary as a user meets it: help and version (fast, loading no plugin), usage and
  * config errors (exit 2 with a clear message), init, plugins, schema, doctor, plugin commands.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, reportOf, runCli } from './helpers/cli.ts';
 import { bytesFor, writeJson } from './helpers/files.ts';
+import { holdLedgerLock } from './helpers/ledger-lock.ts';
 import { tempDirs } from './helpers/temp.ts';
 import { hashTree, listFiles } from './helpers/tree.ts';
 
@@ -330,17 +331,8 @@ describe('one import per ledger at a time', () => {
     await mkdir(join(d, 'out'));
     expect((await cli(['run'], d)).code).toBe(0); // creates the ledger
     await writeJson(join(d, 'src', 'IMG_0004.JSON'), { i: 4 });
-    // another keepsake (here: a small Node process using core) holds the ledger until told to stop
-    const coreUrl = new URL('../packages/core/dist/index.js', import.meta.url).href;
-    const holder = spawn(
-      process.execPath,
-      ['--input-type=module', '-e', `const { Ledger, RunLock } = await import(${JSON.stringify(coreUrl)}); const l = Ledger.open(process.argv[1]); RunLock.acquire(l, 'keepsake run p (other terminal)'); console.log('held'); process.stdin.resume();`, join(d, 'state', 'ledger.sqlite')],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      holder.stdout!.once('data', () => resolve());
-      holder.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
-    });
+    // another keepsake (here: a small Node process using core) holds the ledger
+    const holder = await holdLedgerLock(join(d, 'state', 'ledger.sqlite'), 'keepsake run p (other terminal)');
     try {
       const busy = await cli(['run'], d);
       expect(busy.code).toBe(1);
@@ -355,8 +347,7 @@ describe('one import per ledger at a time', () => {
       expect(dry.code, dry.stderr).toBe(0);
       expect(reportOf(dry.stdout)).toMatchObject({ planned: 1 });
     } finally {
-      holder.kill('SIGKILL'); // a crash: its row stays in the ledger, its pid is gone
-      await new Promise((r) => holder.once('exit', r));
+      await holder.crash(); // its row stays in the ledger, its pid is gone
     }
     const after = await cli(['run', '--json'], d);
     expect(after.code, after.stderr).toBe(0);

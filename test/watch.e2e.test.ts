@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { Simulator, type SimDevice } from '@keepsake/device-sim';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCli } from './helpers/cli.js';
+import { holdLedgerLock } from './helpers/ledger-lock.js';
 import { tempDirs } from './helpers/temp.js';
 
 const temps = tempDirs();
@@ -135,6 +136,31 @@ describe('keepsake watch with the simulated iPhone', () => {
       expect(doneB.result.failed).toBe(0);
       expect(doneB.result.copied).toBeGreaterThan(0);
     } finally {
+      await w.stop();
+      await sim.stop();
+    }
+  });
+
+  it('a phone plugged in while another keepsake holds the ledger waits for it, then backs up', async () => {
+    const root = await project('busy');
+    const holder = await holdLedgerLock(join(root, 'ledger.sqlite'), 'keepsake run phone (other terminal)');
+    const sim = await Simulator.start();
+    const w = watch(root, sim);
+    try {
+      const device = sim.attach({ name: 'Busy Test', cameraRoll: { assets: 6, seed: 3, compact: true, largeVideoEvery: 0 } });
+      await w.until((e) => e.type === 'run-start');
+      const end = Date.now() + 60_000;
+      while (!w.stderr().includes('Waiting for "keepsake run phone (other terminal)"') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(w.stderr()).toContain(`Waiting for "keepsake run phone (other terminal)" (pid ${holder.pid})`);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(w.events.some((e) => e.type === 'run-end')).toBe(false);
+      expect(files(join(root, 'out'))).toEqual([]);
+      await holder.crash(); // the other process goes away; watch takes the lock over
+      const done = await w.until((e) => e.type === 'run-end');
+      expect(done.result.failed).toBe(0);
+      expectComplete(device, join(root, 'out'));
+    } finally {
+      await holder.crash();
       await w.stop();
       await sim.stop();
     }
