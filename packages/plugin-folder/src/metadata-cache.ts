@@ -17,7 +17,9 @@ interface Entry extends FileFacts {
   mtimeMs: number;
 }
 
-const VERSION = 1;
+// bumped when @keepsake/media reads more (2: PNG eXIf/XMP, TIFF/DNG directories past the first MiB,
+// OffsetTime fallbacks, moov/udta/meta keys): facts cached by an older reader are read again
+const VERSION = 2;
 
 /**
  * Metadata per relative path, valid while size and mtime are unchanged, kept in the plugin's

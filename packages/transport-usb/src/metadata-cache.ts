@@ -20,7 +20,9 @@ interface Entry {
   facts: FileFacts;
 }
 
-const VERSION = 1;
+// bumped when @keepsake/media reads more (2: PNG eXIf/XMP, TIFF/DNG directories past the first MiB,
+// OffsetTime fallbacks, moov/udta/meta keys): facts cached by an older reader are read again
+const VERSION = 2;
 
 export class MetadataCache {
   private dirty = false;
