@@ -50,7 +50,7 @@ describe('readQuickTimeMetadata', () => {
 const enc = (s: string) => new TextEncoder().encode(s);
 const u32 = (...v: number[]) => {
   const b = new Uint8Array(4 * v.length);
-  v.forEach((x, i) => new DataView(b.buffer).setUint32(4 * i, x));
+  for (const [i, x] of v.entries()) new DataView(b.buffer).setUint32(4 * i, x);
   return b;
 };
 function box(type: string, ...parts: Uint8Array[]): Uint8Array {
