@@ -8,15 +8,7 @@ import { readPngMetadata } from './png.js';
 import { randomAccessFromBytes } from './random-access.js';
 
 const ascii = (s: string) => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-};
+const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 
 /** One PNG chunk with its real CRC, as libpng and exiftool write it. */
 function chunk(type: string, data: Uint8Array): Uint8Array {
