@@ -114,11 +114,40 @@ describe('verify, status, prune', () => {
     expect(existsSync(join(ctx.card, 'IMG_0005.JPG'))).toBe(true);
     expect(existsSync(join(ctx.card, 'IMG_0007.JPG'))).toBe(true);
     expect(existsSync(join(ctx.card, 'IMG_0007.MOV'))).toBe(true);
-    // pruned assets leave the audit; without --yes and no terminal, prune refuses
+    // pruned assets stay in the audit (the sinks hold their only copies) and count as protected;
+    // IMG_0005 (a copy gone) and IMG_0007 (its video's off-site copy gone) are at risk
     const s = JSON.parse((await ctx.cli('status', '--json')).stdout);
-    expect(s.overall.assets).toBe(3);
+    expect(s.overall).toMatchObject({ assets: 7, pruned: 4, protected: 5, atRisk: 2 });
+    expect(s.sources).toMatchObject([{ assets: 7, pruned: 4 }]);
+    expect(s.atRisk.map((a: { assetId: string }) => a.assetId)).toEqual(['DCIM/100APPLE/IMG_0005', 'DCIM/100APPLE/IMG_0007']);
+    // without --yes and no terminal, prune refuses; a second prune plans none of the pruned ones
+    // (only IMG_0006 again: a dry run does not re-read the card, the deleting pass does)
     const refused = await ctx.cli('prune');
     expect(refused.code).toBe(2);
+    const again = JSON.parse((await ctx.cli('prune', '--dry-run', '--json')).stdout);
+    expect(again.candidates.map((c: { assetId: string }) => c.assetId)).toEqual(['DCIM/100APPLE/IMG_0006']);
+  });
+
+  it('a pruned photo whose copy is deleted behind keepsake\'s back: verify notices, status lists it at risk first, --repair cannot re-copy it', async () => {
+    unlinkSync(join(ctx.root, 'offsite', 'photos', 'IMG_0002.JPG'));
+    const v = await ctx.cli('verify');
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/MISSING: DCIM\/100APPLE\/IMG_0002 → folder:.*offsite photos\/IMG_0002\.JPG/);
+    const s = JSON.parse((await ctx.cli('status', '--json')).stdout);
+    expect(s.overall).toMatchObject({ assets: 7, pruned: 4, protected: 4, atRisk: 3 });
+    expect(s.atRisk[0]).toMatchObject({ assetId: 'DCIM/100APPLE/IMG_0002', copies: 1, offsiteCopies: 0, prunedAt: expect.any(String) });
+    expect(s.atRisk[0].reason).toMatch(/^1 verified copy, needs 2; pruned from the source on \d{4}-\d\d-\d\d, so the source no longer has it and verify --repair cannot copy it again from there$/);
+    const text = await ctx.cli('status');
+    expect(text.stdout).toMatch(/pruned {6}4 items were deleted from their source by prune; the copies are all that is left \(1 of them at risk\)/);
+    expect(text.stdout).toMatch(/source folder:\S+card: 7 items \(4 pruned from it\), 4 protected, 3 at risk/);
+    expect(text.stdout).toMatch(/At risk:\n {2}DCIM\/100APPLE\/IMG_0002 {2}\(2024-06-01\) {2}1 verified copy, needs 2; pruned from the source/);
+    // --repair copies IMG_0005 and IMG_0007's video again from the card; the pruned photo stays at risk
+    const repaired = await ctx.cli('verify', '--repair');
+    expect(repaired.code).toBe(1);
+    expect(repaired.stdout).toMatch(/NOT REPAIRED: DCIM\/100APPLE\/IMG_0002 → folder:.*offsite photos\/IMG_0002\.JPG/);
+    const after = JSON.parse((await ctx.cli('status', '--json')).stdout);
+    expect(after.overall).toMatchObject({ assets: 7, pruned: 4, atRisk: 1 });
+    expect(after.atRisk.map((a: { assetId: string }) => a.assetId)).toEqual(['DCIM/100APPLE/IMG_0002']);
   });
 });
 

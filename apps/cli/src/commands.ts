@@ -105,7 +105,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     details:
       'An item is protected with at least --min-copies (default 2) verified copies of every part (a Live Photo\n' +
       'counts as its least-copied part), and one off-site with --require-offsite. --html writes one\n' +
-      'self-contained page with a per-year chart and the at-risk list. Reads the ledger only.',
+      'self-contained page with a per-year chart and the at-risk list. Items prune deleted from their source\n' +
+      'stay counted (their copies are the only ones left) and come first in the at-risk list. Reads the ledger only.',
     flags: {
       config: configFlag,
       'min-copies': { type: 'string', value: 'N', description: 'Verified copies an item needs (default 2)' },

@@ -58,6 +58,20 @@ export interface AssetCopiesRow {
   /** Verified copies of the asset's least-copied resource. */
   copies: number;
   offsiteCopies: number;
+  /** When `prune` deleted it from its source (only with `includeDeleted`), else null. */
+  prunedAt: string | null;
+}
+
+export interface AssetCopiesFilter {
+  /** Count only copies in these sinks. */
+  sinkKeys?: string[];
+  /** Only assets of these sources. */
+  sourceKeys?: string[];
+  /**
+   * Also assets `prune` deleted from their source: each pruned version stays (its copies are the
+   * only ones left, even after a new item reused its id), next to the current version.
+   */
+  includeDeleted?: boolean;
 }
 
 export interface SinkRow {
@@ -534,11 +548,12 @@ export class Ledger {
   }
 
   /**
-   * For every asset not pruned: verified copies of its least-copied resource (an asset is only as
-   * safe as its least-copied part), and how many of those are off-site. Optionally limited to
-   * some sinks and sources. One SQL pass, fast on large ledgers.
+   * For every asset not pruned (and the pruned ones with `includeDeleted`): verified copies of its
+   * least-copied resource (an asset is only as safe as its least-copied part), and how many of
+   * those are off-site. Optionally limited to some sinks and sources. One SQL pass, fast on large
+   * ledgers.
    */
-  assetCopies(filter: { sinkKeys?: string[]; sourceKeys?: string[] } = {}): AssetCopiesRow[] {
+  assetCopies(filter: AssetCopiesFilter = {}): AssetCopiesRow[] {
     const list = (xs: string[]) => (xs.length ? xs.map(() => '?').join(',') : "''");
     const sinkFilter = filter.sinkKeys ? `AND v.sink_key IN (${list(filter.sinkKeys)})` : '';
     const sourceFilter = filter.sourceKeys ? `AND a.source_key IN (${list(filter.sourceKeys)})` : '';
@@ -547,14 +562,17 @@ export class Ledger {
         ${offsiteOnly ? 'JOIN sinks s ON s.sink_key = v.sink_key AND s.offsite = 1' : ''}
         WHERE v.sha256 = r.sha256 ${sinkFilter})`;
     const sql = `
-      SELECT a.asset_key, a.source_key, a.asset_id, a.captured_local, a.bytes,
+      SELECT a.asset_key, a.source_key, a.asset_id, a.captured_local, a.bytes, a.deleted_at,
              MIN(CASE WHEN r.sha256 IS NULL THEN 0 ELSE ${copies(false)} END) AS copies,
              MIN(CASE WHEN r.sha256 IS NULL THEN 0 ELSE ${copies(true)} END) AS offsite
       FROM assets a
       JOIN asset_resources r ON r.asset_key = a.asset_key
-      WHERE a.deleted_at IS NULL ${sourceFilter}
-        -- only the current version of each source item (a changed item gets a new asset key)
-        AND a.first_run = (SELECT MAX(b.first_run) FROM assets b WHERE b.source_key = a.source_key AND b.asset_id = a.asset_id)
+      WHERE 1 ${sourceFilter}
+        -- only the current version of each source item (a changed item gets a new asset key);
+        -- a pruned version is no one's old version: prune deleted exactly it, so it stays even
+        -- when a new item reused the id (a camera numbering from IMG_0001 again on the empty card)
+        AND ${filter.includeDeleted ? '(a.deleted_at IS NOT NULL OR' : '(a.deleted_at IS NULL AND'}
+             a.first_run = (SELECT MAX(b.first_run) FROM assets b WHERE b.source_key = a.source_key AND b.asset_id = a.asset_id))
       GROUP BY a.asset_key
       ORDER BY a.captured_local, a.asset_id`;
     // the sink filter appears in both subqueries: bind its keys twice, then the source keys
@@ -567,6 +585,7 @@ export class Ledger {
       bytes: r.bytes,
       copies: r.copies,
       offsiteCopies: r.offsite,
+      prunedAt: r.deleted_at,
     }));
   }
 

@@ -50,6 +50,7 @@ export function renderStatusHtml(status: Status, title = 'keepsake — are my ph
   const headline = o.assets === 0 ? 'Nothing backed up yet' : safe ? 'All your photos are safe' : `${num(o.atRisk)} of ${num(o.assets)} need attention`;
   const rule = `Protected means at least ${status.minCopies} checked copies${status.requireOffsite ? ', one of them off-site' : ''}.`;
   const shown = status.atRisk.slice(0, 1000);
+  const prunedAtRisk = status.atRisk.filter((a) => a.prunedAt).length;
   const riskRows = shown
     .map(
       (a) =>
@@ -82,7 +83,11 @@ h1{font-size:2rem;margin:.2rem 0}.ok{color:#2e7d32}.warn{color:#c62828}.muted{co
   <div class="card warn"><b data-metric="atRisk">${num(o.atRisk)}</b>at risk</div>
   <div class="card"><b data-metric="offsite">${num(o.offsite)}</b>with an off-site copy</div>
 </div>
-<h2>Checked copies</h2>
+${
+  o.pruned
+    ? `<p id="pruned"><b data-metric="pruned">${num(o.pruned)}</b> of these were deleted from their source by <code>keepsake prune</code>: the copies counted here are all that is left of them${prunedAtRisk ? `, and <b>${num(prunedAtRisk)}</b> of them ${prunedAtRisk === 1 ? 'is' : 'are'} at risk (listed first below)` : ''}.</p>\n`
+    : ''
+}<h2>Checked copies</h2>
 <table><tr><th>copies</th><th>0</th><th>1</th><th>2</th><th>3 or more</th></tr>
 <tr><td>items</td>${o.copies.assets.map((n, i) => `<td data-metric="copies${i}">${num(n)}</td>`).join('')}</tr>
 <tr><td>size</td>${o.copies.bytes.map((n) => `<td>${esc(bytes(n))}</td>`).join('')}</tr></table>

@@ -1,4 +1,4 @@
-import { type Asset, Ledger, type PreparedPipeline, runPipeline } from '@keepsake/core';
+import { type Asset, assetKeyOf, Ledger, type PreparedPipeline, runPipeline } from '@keepsake/core';
 import { MemorySink, MemorySource, memoryResource } from '@keepsake/core/testing';
 import { describe, expect, it } from 'vitest';
 import { parseOlderThan } from './duration.js';
@@ -71,6 +71,60 @@ describe('status', () => {
     const embedded = JSON.parse(html.match(/<script type="application\/json" id="keepsake-status">(.*)<\/script>/s)![1]!);
     expect(embedded.overall).toEqual(s.overall);
     expect(renderStatusHtml({ ...s, atRisk: [{ ...s.atRisk[0]!, assetId: '<img src=x>' }] })).not.toContain('<img src=x>');
+  });
+});
+
+describe('status after prune', () => {
+  it('pruned assets stay in the audit; a lost copy of one is at risk, listed first, saying the source no longer has it', async () => {
+    const ledger = Ledger.open(':memory:');
+    const a = new MemorySink('mem:a');
+    const b = new MemorySink('mem:b');
+    const shot = [live(1, 2020), live(2, 2022), live(3, 2021)];
+    await runPipeline(pipeline('p', new MemorySource('card', shot), [a, b], [false, true]), { ledger });
+    // prune deleted IMG_1 and IMG_2 from the card: the sinks now hold the only copies
+    for (const x of shot.slice(0, 2)) ledger.markDeleted(assetKeyOf('card', x), null);
+    // the camera numbers from IMG_1 again on the emptied card: another photo under the pruned one's id
+    const reused: Asset = { ...live(1, 2024), kind: 'photo', resources: [memoryResource('IMG_1.HEIC', bytes(4321, 5))] };
+    const c = new MemorySink('mem:c');
+    const d = new MemorySink('mem:d');
+    await runPipeline(pipeline('p2', new MemorySource('card', [reused]), [c, d]), { ledger });
+
+    let s = computeStatus(ledger);
+    expect(s.overall).toMatchObject({ assets: 4, pruned: 2, protected: 4, atRisk: 0 });
+    expect(s.overall.copies.assets).toEqual([0, 0, 4, 0]);
+    expect(s.sources).toMatchObject([{ sourceKey: 'card', assets: 4, pruned: 2, protected: 4 }]);
+    expect(computeStatus(ledger, { pipeline: 'p' }).sources).toMatchObject([{ sourceKey: 'card', pruned: 2 }]);
+    // other callers of assetCopies (without includeDeleted) still see only what the source has
+    expect(ledger.assetCopies().map((r) => r.assetId)).toEqual(['100APPLE/IMG_3', '100APPLE/IMG_1']);
+    expect(ledger.assetCopies({ includeDeleted: true }).filter((r) => r.prunedAt).map((r) => r.assetId)).toEqual(['100APPLE/IMG_1', '100APPLE/IMG_2']);
+
+    // pruned IMG_2 loses its on-site video copy, IMG_3 (still on the card, captured earlier) its off-site still
+    a.stored.delete('100APPLE/IMG_2/IMG_2.MOV');
+    b.stored.delete('100APPLE/IMG_3/IMG_3.HEIC');
+    const sinks = new Map([
+      ['mem:a', { sink: a, use: 'memory', pipeline: 'p', pipelines: ['p'], offsite: false }],
+      ['mem:b', { sink: b, use: 'memory', pipeline: 'p', pipelines: ['p'], offsite: true }],
+    ]);
+    expect(await verifyDeliveries({ ledger, sinks, signal: new AbortController().signal })).toMatchObject({ missing: 2 });
+    s = computeStatus(ledger);
+    expect(s.overall).toMatchObject({ assets: 4, pruned: 2, protected: 2, atRisk: 2 });
+    expect(s.atRisk.map((x) => x.assetId)).toEqual(['100APPLE/IMG_2', '100APPLE/IMG_3']);
+    expect(s.atRisk[0]).toMatchObject({ sourceKey: 'card', copies: 1, offsiteCopies: 1, prunedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(s.atRisk[0]!.reason).toMatch(/^1 verified copy, needs 2; pruned from the source on \d{4}-\d\d-\d\d, so the source no longer has it and verify --repair cannot copy it again from there$/);
+    expect(s.atRisk[1]).toMatchObject({ prunedAt: null, reason: '1 verified copy, needs 2' });
+    expect(s.years).toEqual([
+      { year: '2020', protected: 1, atRisk: 0 },
+      { year: '2021', protected: 0, atRisk: 1 },
+      { year: '2022', protected: 0, atRisk: 1 },
+      { year: '2024', protected: 1, atRisk: 0 },
+    ]);
+
+    const html = renderStatusHtml(s);
+    expect(html).toContain('data-metric="pruned">2<');
+    expect(html).toMatch(/<b>1<\/b> of them is at risk \(listed first below\)/);
+    expect(html.indexOf('100APPLE/IMG_2')).toBeLessThan(html.indexOf('100APPLE/IMG_3'));
+    // nothing pruned: no pruned line
+    expect(renderStatusHtml({ ...s, overall: { ...s.overall, pruned: 0 }, atRisk: [] })).not.toContain('data-metric="pruned"');
   });
 });
 

@@ -22,6 +22,8 @@ export interface AssetAtRisk {
   bytes: number;
   copies: number;
   offsiteCopies: number;
+  /** When `prune` deleted it from its source (null: the source still has it). */
+  prunedAt: string | null;
   reason: string;
 }
 
@@ -32,6 +34,8 @@ export interface SourceStatus {
   copies: CopyBuckets;
   /** Assets with at least one off-site verified copy. */
   offsite: number;
+  /** Of `assets`, those `prune` deleted from the source: their copies are the only ones left. */
+  pruned: number;
   protected: number;
   atRisk: number;
 }
@@ -66,9 +70,10 @@ export interface Status {
 const bucket = (copies: number) => Math.min(copies, 3) as 0 | 1 | 2 | 3;
 
 /**
- * The 3-2-1 audit: for every asset the ledger knows (not pruned), how many verified copies of
- * *every one* of its resources exist (an asset is only as safe as its least-copied part — a Live
- * Photo whose video has one copy has one copy), and how many of those are off-site.
+ * The 3-2-1 audit: for every asset the ledger knows, pruned ones included (their copies are the only
+ * ones left), how many verified copies of *every one* of its resources exist (an asset is only as
+ * safe as its least-copied part — a Live Photo whose video has one copy has one copy), and how many
+ * of those are off-site. At-risk pruned assets come first in `atRisk`: nothing can copy them again.
  */
 export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
   const minCopies = o.minCopies ?? 2;
@@ -76,12 +81,13 @@ export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
   const sinkKeys = sinks.map((s) => s.sinkKey);
   const sources = o.pipeline ? ledger.pipelineSources(o.pipeline).map((p) => p.sourceKey) : undefined;
   ledger.mapForAudit();
-  const rows = ledger.assetCopies({ sinkKeys: o.pipeline ? sinkKeys : undefined, sourceKeys: sources });
+  const rows = ledger.assetCopies({ sinkKeys: o.pipeline ? sinkKeys : undefined, sourceKeys: sources, includeDeleted: true });
   const empty = (): Omit<SourceStatus, 'sourceKey'> => ({
     assets: 0,
     bytes: 0,
     copies: { assets: [0, 0, 0, 0], bytes: [0, 0, 0, 0] },
     offsite: 0,
+    pruned: 0,
     protected: 0,
     atRisk: 0,
   });
@@ -89,6 +95,8 @@ export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
   const perSource = new Map<string, SourceStatus>();
   const perYear = new Map<string, YearStatus>();
   const atRisk: AssetAtRisk[] = [];
+  // pruned ones first: only the sinks hold them, so a lost copy there cannot be made again
+  const prunedAtRisk: AssetAtRisk[] = [];
   // several versions of one source item (re-shot after a wrap) are separate assets; that is right
   for (const r of rows) {
     const src = perSource.get(r.sourceKey) ?? { sourceKey: r.sourceKey, ...empty() };
@@ -103,23 +111,25 @@ export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
       s.copies.assets[bucket(r.copies)]++;
       s.copies.bytes[bucket(r.copies)] += r.bytes;
       if (r.offsiteCopies >= 1) s.offsite++;
+      if (r.prunedAt) s.pruned++;
       if (ok) s.protected++;
       else s.atRisk++;
     }
     if (ok) y.protected++;
     else {
       y.atRisk++;
-      atRisk.push({
+      const why = r.copies < minCopies ? `${r.copies} verified ${r.copies === 1 ? 'copy' : 'copies'}, needs ${minCopies}` : 'no off-site copy';
+      (r.prunedAt ? prunedAtRisk : atRisk).push({
         sourceKey: r.sourceKey,
         assetId: r.assetId,
         capturedAt: r.capturedLocal,
         bytes: r.bytes,
         copies: r.copies,
         offsiteCopies: r.offsiteCopies,
-        reason:
-          r.copies < minCopies
-            ? `${r.copies} verified ${r.copies === 1 ? 'copy' : 'copies'}, needs ${minCopies}`
-            : 'no off-site copy',
+        prunedAt: r.prunedAt,
+        reason: r.prunedAt
+          ? `${why}; pruned from the source on ${r.prunedAt.slice(0, 10)}, so the source no longer has it and verify --repair cannot copy it again from there`
+          : why,
       });
     }
   }
@@ -132,6 +142,6 @@ export function computeStatus(ledger: Ledger, o: StatusOptions = {}): Status {
     sources: [...perSource.values()],
     years: [...perYear.values()].sort((a, b) => a.year.localeCompare(b.year)),
     sinks: sinks.map((s) => ({ sinkKey: s.sinkKey, use: s.use, pipeline: s.pipeline, offsite: s.offsite, canVerify: s.canVerify, lastRunAt: s.lastRunAt })),
-    atRisk,
+    atRisk: [...prunedAtRisk, ...atRisk],
   };
 }

@@ -36,9 +36,19 @@ export const statusCommand: CommandHandler = async (io) => {
       '',
       `  copies      0: ${formatCount(o.copies.assets[0])}   1: ${formatCount(o.copies.assets[1])}   2: ${formatCount(o.copies.assets[2])}   3+: ${formatCount(o.copies.assets[3])}`,
       `  off-site    ${formatCount(o.offsite)} items have an off-site copy`,
-      `  total       ${formatCount(o.assets)} items, ${formatBytes(o.bytes)}`,
     ];
-    for (const s of status.sources) lines.push(`  source ${s.sourceKey}: ${formatCount(s.assets)} items, ${formatCount(s.protected)} protected, ${formatCount(s.atRisk)} at risk`);
+    if (o.pruned) {
+      const prunedAtRisk = status.atRisk.filter((a) => a.prunedAt).length;
+      lines.push(
+        `  pruned      ${formatCount(o.pruned)} items were deleted from their source by prune; the copies are all that is left${prunedAtRisk ? ` (${formatCount(prunedAtRisk)} of them at risk)` : ''}`,
+      );
+    }
+    lines.push(`  total       ${formatCount(o.assets)} items, ${formatBytes(o.bytes)}`);
+    for (const s of status.sources) {
+      lines.push(
+        `  source ${s.sourceKey}: ${formatCount(s.assets)} items${s.pruned ? ` (${formatCount(s.pruned)} pruned from it)` : ''}, ${formatCount(s.protected)} protected, ${formatCount(s.atRisk)} at risk`,
+      );
+    }
     for (const s of status.sinks) lines.push(`  sink ${s.sinkKey}${s.offsite ? ' (off-site)' : ''}: last run ${s.lastRunAt?.replace('T', ' ').slice(0, 19) ?? 'never'}`);
     if (status.atRisk.length) {
       lines.push('', 'At risk:');
