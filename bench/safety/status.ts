@@ -10,7 +10,8 @@
  *     (3 resources), captured 2014–2026;
  *   - at-risk cases: assets never delivered to some sinks, a Live Photo whose video was stored but
  *     not verified on one sink (that delivery does not count), failed deliveries, assets still
- *     waiting (pending), and phone assets missing only their off-site copy.
+ *     waiting (pending), and phone assets missing only their off-site copy;
+ *   - 30 % of the SD card's assets pruned from the card (they stay in the audit).
  * The expected bucket counts are tallied while generating and checked against computeStatus, so
  * the benchmark fails loudly if it times the wrong thing.
  *
@@ -73,12 +74,13 @@ interface Expected {
   copies: [number, number, number, number];
   offsite: number;
   atRiskMin2: number;
+  pruned: number;
 }
 
 /** Fills the ledger; returns the counts computeStatus must report (minCopies 2). */
 function buildLedger(ledger: Ledger, n: number): Expected {
   const rand = rng(9);
-  const expected: Expected = { assets: 0, copies: [0, 0, 0, 0], offsite: 0, atRiskMin2: 0 };
+  const expected: Expected = { assets: 0, copies: [0, 0, 0, 0], offsite: 0, atRiskMin2: 0, pruned: 0 };
   ledger.transaction(() => {
     const runs = { phone: ledger.beginRun('phone'), camera: ledger.beginRun('camera') };
     ledger.registerPipelineSource('phone', SOURCES.phone, runs.phone);
@@ -152,6 +154,11 @@ function buildLedger(ledger: Ledger, n: number): Expected {
         }));
         ledger.completeDelivery(deliveryId, { items }, createHash('sha256').update(resources.map((x) => x.sha256).join()).digest('hex'));
       });
+      // prune freed the card of older camera shots (whatever their copies say now: status counts them all)
+      if (pipeline === 'camera' && rand() < 0.3) {
+        ledger.markDeleted(assetKey, null);
+        expected.pruned++;
+      }
       expected.assets++;
       expected.copies[Math.min(verifiedSinks, 3)]!++;
       if (offsiteOk) expected.offsite++;
@@ -169,7 +176,7 @@ function runReport(pipeline: string, runId: number): RunReport {
 
 function check(status: Status, e: Expected): void {
   const o = status.overall;
-  const got = { assets: o.assets, copies: o.copies.assets, offsite: o.offsite, atRiskMin2: o.atRisk };
+  const got = { assets: o.assets, copies: o.copies.assets, offsite: o.offsite, atRiskMin2: o.atRisk, pruned: o.pruned };
   if (JSON.stringify(got) !== JSON.stringify(e)) throw new Error(`computeStatus disagrees with the generator:\n got ${JSON.stringify(got)}\n want ${JSON.stringify(e)}`);
 }
 
