@@ -4,12 +4,12 @@
  */
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { KeepsakeError } from '@keepsake/core';
+import { isKeepsakeError, KeepsakeError } from '@keepsake/core';
 import { lockdownError } from './lockdown-errors.js';
 import { encodeLockdownMessage, readLockdownMessage } from './lockdown-protocol.js';
 import { type PairRecord, publicPairRecord } from './pairing.js';
 import type { PlistDict, PlistValue } from './plist.js';
-import { DEFAULT_READ_TIMEOUT_MS, StreamReader, timeoutError } from './stream-reader.js';
+import { DEFAULT_READ_TIMEOUT_MS, disconnectedError, StreamReader, timeoutError } from './stream-reader.js';
 import type { UsbmuxClient, UsbmuxDevice } from './usbmux-client.js';
 import { LOCKDOWN_PORT } from './usbmux-protocol.js';
 
@@ -100,7 +100,14 @@ export class LockdownClient {
     if (typeof reply.SessionID !== 'string')
       throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', 'StartSession reply has no SessionID', { hint: 'Reconnect the iPhone and run again.' });
     this.sessionId = reply.SessionID;
-    if (reply.EnableSessionSSL === true) await this.upgradeToTls(record);
+    if (reply.EnableSessionSSL !== true) return;
+    try {
+      await this.upgradeToTls(record);
+    } catch (err) {
+      // Nothing more can be said on this connection (not even StopSession): close() only hangs up.
+      this.sessionId = undefined;
+      throw err;
+    }
   }
 
   async stopSession(): Promise<void> {
@@ -137,10 +144,29 @@ export class LockdownClient {
 }
 
 /**
+ * Error codes with which a handshake ends because the link went away (cable pulled, phone
+ * restarted): Node reports a peer that closed before the handshake finished as ECONNRESET
+ * ("socket disconnected before secure TLS connection was established"), a reset as ECONNRESET too.
+ */
+const LINK_LOST_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ENOTCONN', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/** A failed handshake: retryable DEVICE_DISCONNECTED when the connection closed, DEVICE_TLS_FAILED for a TLS error (alert, bad certificate, not TLS). */
+function tlsHandshakeError(err: Error, what: string): KeepsakeError {
+  if (isKeepsakeError(err) && err.code !== 'DEVICE_DISCONNECTED') return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (isKeepsakeError(err) || (code !== undefined && LINK_LOST_CODES.has(code))) return disconnectedError(what, err);
+  return new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed: ${err.message}`, {
+    cause: err,
+    hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
+  });
+}
+
+/**
  * TLS as the host (client) on a stream that is already open: the lockdown connection after
  * StartSession answered EnableSessionSSL, or a service connection whose StartService answered
- * EnableServiceSSL. Host certificate/key from the pair record; the phone's certificate is not
- * verified (iOS presents one nobody can verify; trust comes from the pair record instead).
+ * EnableServiceSSL. Host certificate/key from the pair record (lockdownd checks it against the
+ * pair record it stored); the phone's certificate is not verified (iOS presents one nobody can
+ * verify; trust comes from the pair record instead).
  */
 export async function startHostTls(raw: Duplex, record: PairRecord, timeoutMs: number, what: string): Promise<tls.TLSSocket> {
   const socket = tls.connect({
@@ -165,12 +191,7 @@ export async function startHostTls(raw: Duplex, record: PairRecord, timeoutMs: n
     });
     const onError = (err: Error) => {
       clearTimeout(timer);
-      reject(
-        new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed: ${err.message}`, {
-          cause: err,
-          hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
-        }),
-      );
+      reject(tlsHandshakeError(err, what));
     };
     socket.once('error', onError);
   });
