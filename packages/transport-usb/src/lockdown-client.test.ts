@@ -88,6 +88,26 @@ describe('LockdownClient against constructed replies', () => {
 });
 
 describe('StartSession and its TLS against constructed devices', () => {
+  it('goes on without a SessionID in the StartSession reply, like libimobiledevice, and then sends no StopSession', async () => {
+    const { client, seen } = tlsLockdownd({ EnableSessionSSL: true });
+    const ld = new LockdownClient(client, { timeoutMs: 2000 });
+    await ld.startSession(record);
+    expect(ld.inSession).toBe(true);
+    expect(await ld.getValue('DeviceName')).toBe('Sim');
+    await ld.close();
+    expect(ld.inSession).toBe(false);
+    expect(seen.map((r) => r.Request)).toEqual(['StartSession', 'GetValue']);
+  });
+
+  it('sends StopSession with the SessionID it was given', async () => {
+    const { client, seen } = tlsLockdownd({ SessionID: 'S-1', EnableSessionSSL: true });
+    const ld = new LockdownClient(client, { timeoutMs: 2000 });
+    await ld.startSession(record);
+    await ld.stopSession();
+    expect(seen.at(-1)).toMatchObject({ Request: 'StopSession', SessionID: 'S-1' });
+    await ld.close();
+  });
+
   it('a StartSession handshake cut off by an unplug is the retryable DEVICE_DISCONNECTED', async () => {
     const { client } = tlsLockdownd({ SessionID: 'S-1', EnableSessionSSL: true }, (device) => device.destroy());
     const ld = new LockdownClient(client, { timeoutMs: 2000 });

@@ -28,6 +28,8 @@ export class LockdownClient {
   private reader: StreamReader;
   private readonly label: string;
   private readonly timeoutMs: number;
+  private session = false;
+  /** Sent back with StopSession; a StartSession reply may lack it (libimobiledevice only logs that). */
   private sessionId: string | undefined;
 
   constructor(stream: Duplex, options: LockdownOptions = {}) {
@@ -41,7 +43,7 @@ export class LockdownClient {
   }
 
   get inSession(): boolean {
-    return this.sessionId !== undefined;
+    return this.session;
   }
 
   /** Sends one request and returns its reply; a reply with `Error` becomes a typed KeepsakeError. */
@@ -97,24 +99,27 @@ export class LockdownClient {
   /** StartSession, then TLS on the same stream when the device asks for it (it always does). */
   async startSession(record: PairRecord): Promise<void> {
     const reply = await this.request('StartSession', { HostID: record.HostID, SystemBUID: record.SystemBUID });
-    if (typeof reply.SessionID !== 'string')
-      throw new KeepsakeError('DEVICE_PROTOCOL_ERROR', 'StartSession reply has no SessionID', { hint: 'Reconnect the iPhone and run again.' });
-    this.sessionId = reply.SessionID;
+    // libimobiledevice (lockdownd_start_session) only logs a reply without SessionID and carries on.
+    this.sessionId = typeof reply.SessionID === 'string' ? reply.SessionID : undefined;
+    this.session = true;
     if (reply.EnableSessionSSL !== true) return;
     try {
       await this.upgradeToTls(record);
     } catch (err) {
       // Nothing more can be said on this connection (not even StopSession): close() only hangs up.
+      this.session = false;
       this.sessionId = undefined;
       throw err;
     }
   }
 
+  /** StopSession needs the SessionID; without one there is nothing to send (libimobiledevice sends nothing either). */
   async stopSession(): Promise<void> {
-    if (!this.sessionId) return;
+    if (!this.session) return;
     const id = this.sessionId;
+    this.session = false;
     this.sessionId = undefined;
-    await this.request('StopSession', { SessionID: id });
+    if (id !== undefined) await this.request('StopSession', { SessionID: id });
   }
 
   async startService(service: string, escrowBag?: Uint8Array): Promise<StartedService> {
@@ -129,7 +134,7 @@ export class LockdownClient {
   /** Ends the session (best effort) and closes the connection. */
   async close(): Promise<void> {
     try {
-      if (this.sessionId) await this.stopSession();
+      if (this.session) await this.stopSession();
     } catch {
       // The phone may already be gone; closing is what matters.
     } finally {
