@@ -108,7 +108,9 @@ export class UsbMuxSession {
       return;
     }
     for (const p of packets) {
-      if (p.header.txSeq !== undefined) this.rxSeq = p.header.txSeq;
+      // usbmuxd (device.c, device_data_input) copies the device's rx_seq field into the rx_seq it
+      // sends next; it never looks at the device's tx_seq.
+      if (p.header.rxSeq !== undefined) this.rxSeq = p.header.rxSeq;
       if (p.header.protocol === MuxProtocol.VERSION) {
         this.versionWaiter?.(p.payload.length >= 4 ? p.payload.readUInt32BE(0) : 0);
         this.versionWaiter = undefined;

@@ -59,15 +59,24 @@ describe('USB mux framing (constructed bytes)', () => {
 function fakeDevice(deliver: (b: Buffer) => void, windowBytes = 131072) {
   const parser = new MuxPacketParser();
   const seen: { protocol: number; txSeq?: number; rxSeq?: number; flags?: number; bytes: number }[] = [];
-  let tx = 0;
+  /** Headers of the v2 packets this device sent. */
+  const sent: { txSeq: number; rxSeq: number }[] = [];
+  // Its own numbering starts far from the host's, and its rx_seq field carries the last host tx_seq it received.
+  let tx = 0x4000;
+  let hostTx = 0;
   let devSeq = 1000;
   const reply = (protocol: number, body: Buffer) => {
-    const p = parser.version >= 2 ? encodeMuxPacket(protocol, body, 2, tx++, 0) : encodeMuxPacket(protocol, body, 1);
+    let p: Buffer;
+    if (parser.version >= 2) {
+      sent.push({ txSeq: tx, rxSeq: hostTx });
+      p = encodeMuxPacket(protocol, body, 2, tx++, hostTx);
+    } else p = encodeMuxPacket(protocol, body, 1);
     setImmediate(() => deliver(p));
   };
   const send = async (packet: Buffer) => {
     for (const p of parser.push(packet)) {
       seen.push({ protocol: p.header.protocol, txSeq: p.header.txSeq, rxSeq: p.header.rxSeq, flags: p.tcp?.flags, bytes: p.payload.length });
+      if (p.header.txSeq !== undefined) hostTx = p.header.txSeq;
       if (p.header.protocol === MuxProtocol.VERSION) setImmediate(() => deliver(Buffer.from('00000000000000140000000200000000' + '00000000', 'hex')));
       if (p.header.protocol !== MuxProtocol.TCP || !p.tcp) continue;
       const t = p.tcp;
@@ -84,7 +93,7 @@ function fakeDevice(deliver: (b: Buffer) => void, windowBytes = 131072) {
       else if (p.payload.length > 0) back(TcpFlag.ACK, Buffer.from(p.payload.toString().toUpperCase()));
     }
   };
-  return { send, seen, parser };
+  return { send, seen, sent, parser };
 }
 
 describe('UsbMuxSession against a constructed device', () => {
@@ -118,6 +127,30 @@ describe('UsbMuxSession against a constructed device', () => {
     expect(stream.destroyed).toBe(true);
     expect(errors).toEqual([expect.objectContaining({ code: 'DEVICE_DISCONNECTED' })]);
     await expect(session.connect(62078)).rejects.toThrow('cable pulled');
+  });
+
+  it("sends back the device's own rx_seq in its headers, as usbmuxd does (not the device's tx_seq)", async () => {
+    let session!: UsbMuxSession;
+    const dev = fakeDevice((b) => session.receive(b));
+    session = new UsbMuxSession({ send: dev.send, timeoutMs: 2000 });
+    await session.start();
+    const stream = await session.connect(62078);
+    stream.resume();
+    await new Promise<void>((r) => stream.write('ping', () => r()));
+    await new Promise((r) => setTimeout(r, 50));
+    // The host's packets: SETUP (rx_seq reset to 0xFFFF), SYN, then ones sent after device packets.
+    expect(dev.seen[1]).toMatchObject({ protocol: MuxProtocol.SETUP, rxSeq: 0xffff });
+    expect(dev.seen[2]).toMatchObject({ flags: TcpFlag.SYN, rxSeq: 0xffff });
+    const afterSynAck = dev.seen.slice(3);
+    expect(afterSynAck.length).toBeGreaterThan(1);
+    // The ACK for SYN-ACK is sent right after the device's first packet, and so on.
+    expect(afterSynAck[0]?.rxSeq).toBe(dev.sent[0]?.rxSeq);
+    const last = dev.sent.at(-1) as { txSeq: number; rxSeq: number };
+    expect(last.txSeq).toBeGreaterThanOrEqual(0x4000);
+    expect(dev.seen.at(-1)?.rxSeq).toBe(last.rxSeq);
+    const deviceTx = new Set(dev.sent.map((s) => s.txSeq));
+    expect(dev.seen.filter((s) => s.rxSeq !== undefined && deviceTx.has(s.rxSeq))).toEqual([]);
+    stream.destroy();
   });
 
   it('never has more bytes in flight than the device window', async () => {
