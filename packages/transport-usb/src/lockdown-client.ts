@@ -9,7 +9,7 @@ import { lockdownError } from './lockdown-errors.js';
 import { encodeLockdownMessage, readLockdownMessage } from './lockdown-protocol.js';
 import { type PairRecord, publicPairRecord } from './pairing.js';
 import type { PlistDict, PlistValue } from './plist.js';
-import { DEFAULT_READ_TIMEOUT_MS, disconnectedError, StreamReader, timeoutError } from './stream-reader.js';
+import { DEFAULT_READ_TIMEOUT_MS, disconnectedError, StreamReader, timeoutError, tlsFailedError } from './stream-reader.js';
 import type { UsbmuxClient, UsbmuxDevice } from './usbmux-client.js';
 import { LOCKDOWN_PORT } from './usbmux-protocol.js';
 
@@ -160,10 +160,7 @@ function tlsHandshakeError(err: Error, what: string): KeepsakeError {
   if (isKeepsakeError(err) && err.code !== 'DEVICE_DISCONNECTED') return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (isKeepsakeError(err) || (code !== undefined && LINK_LOST_CODES.has(code))) return disconnectedError(what, err);
-  return new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed: ${err.message}`, {
-    cause: err,
-    hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
-  });
+  return tlsFailedError(what, err);
 }
 
 /**

@@ -14,6 +14,19 @@ describe('StreamReader', () => {
     expect([...(await r.read(2, 1000))]).toEqual([5, 6]);
   });
 
+  it('a TLS error on the stream (an alert after the handshake) is DEVICE_TLS_FAILED; a reset stays DEVICE_DISCONNECTED', async () => {
+    const tlsBroken = new PassThrough();
+    const r = new StreamReader(tlsBroken, 'talking to lockdownd');
+    const pending = r.read(4, 1000);
+    tlsBroken.destroy(Object.assign(new Error('tlsv13 alert certificate required'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }));
+    await expect(pending).rejects.toMatchObject({ code: 'DEVICE_TLS_FAILED', message: expect.stringContaining('talking to lockdownd') });
+    const reset = new PassThrough();
+    const r2 = new StreamReader(reset);
+    const pending2 = r2.read(4, 1000);
+    reset.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    await expect(pending2).rejects.toMatchObject({ code: 'DEVICE_DISCONNECTED', classification: 'retryable' });
+  });
+
   it('fails with TIMEOUT when nothing arrives', async () => {
     const r = new StreamReader(new PassThrough());
     await expect(r.read(1, 50)).rejects.toMatchObject({ code: 'TIMEOUT', classification: 'retryable' });

@@ -19,6 +19,24 @@ export function disconnectedError(what: string, cause?: unknown): KeepsakeError 
   });
 }
 
+/**
+ * A TLS error on an encrypted connection (an alert from the phone, a record it could not have
+ * sent): with TLS 1.3 the phone checks the host certificate only after the host finished its
+ * handshake, so a refusal shows up on the first read. Not a disconnect; retrying cannot help.
+ */
+export function tlsFailedError(what: string, cause: Error): KeepsakeError {
+  return new KeepsakeError('DEVICE_TLS_FAILED', `The encrypted session with the iPhone failed while ${what}: ${cause.message}`, {
+    cause,
+    hint: 'Unplug and replug the iPhone; if it keeps failing, reset the pairing (Settings → General → Transfer or Reset → Reset Location & Privacy) and trust again.',
+  });
+}
+
+/** Errors raised by OpenSSL (Node codes them ERR_SSL_*); a closed or reset connection is never one. */
+function isTlsProtocolError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && code.startsWith('ERR_SSL_');
+}
+
 export function timeoutError(what: string, ms: number): KeepsakeError {
   return new KeepsakeError('TIMEOUT', `No answer from the iPhone for ${Math.round(ms / 1000)} s while ${what}`, {
     hint: 'Keep the iPhone unlocked and connected; a cable that drops out causes this too.',
@@ -46,7 +64,7 @@ export class StreamReader {
     if (this.buffered > HIGH_WATER && this.buffered >= (this.waiter?.n ?? 0)) this.stream.pause();
   };
   private readonly onEnd = (): void => this.fail(disconnectedError(this.what));
-  private readonly onError = (err: Error): void => this.fail(disconnectedError(this.what, err));
+  private readonly onError = (err: Error): void => this.fail(isTlsProtocolError(err) ? tlsFailedError(this.what, err) : disconnectedError(this.what, err));
 
   /** `what` describes the conversation for error messages ("talking to lockdownd"). */
   constructor(
