@@ -57,6 +57,8 @@ describe.skipIf(missing.length > 0)('libimobiledevice tools against the simulato
     const { stdout } = await tool('ideviceinfo', []);
     expect(stdout).toContain(`UniqueDeviceID: ${phone.udid}`);
     expect(stdout).toContain('ProductVersion: 17.5.1');
+    // libimobiledevice (OpenSSL) presents the pair record's RootCertificate; the simulated lockdownd accepts it.
+    expect(phone.tlsRejections).toBe(0);
   });
 
   it('the tools also reach it over TCP (host:port, as on Windows)', async () => {

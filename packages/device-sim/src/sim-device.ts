@@ -2,7 +2,7 @@
  * One simulated iPhone: identity values, the trust prompt, a lock state, paired hosts, lockdownd
  * (with TLS sessions) and the services it starts (AFC).
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import {
@@ -39,6 +39,11 @@ export interface SimDeviceOptions {
 interface PairedHost {
   hostId: string;
   deviceCertificate: Buffer;
+  /**
+   * DER of the certificates a host may present in TLS: the pair record's HostCertificate
+   * (pymobiledevice3, keepsake) or its RootCertificate (libimobiledevice with OpenSSL).
+   */
+  clientCertificates: Buffer[];
 }
 
 const AFC_SERVICE = 'com.apple.afc';
@@ -54,6 +59,8 @@ export class SimDevice {
   locked: boolean;
   serviceSsl: boolean;
   readonly faults: AfcFaults = {};
+  /** TLS handshakes refused because the host presented no certificate or one not from its pair record. */
+  tlsRejections = 0;
   /** Total file bytes served over AFC (for tests). */
   bytesServed = 0;
   /** Sees every AFC FILE_READ before it is answered (path, offset, length). */
@@ -62,7 +69,7 @@ export class SimDevice {
   private readonly keyPem: string;
   private readonly publicKeyPem: string;
   private readonly paired = new Map<string, PairedHost>();
-  private readonly services = new Map<number, { service: string; tlsCert?: Buffer }>();
+  private readonly services = new Map<number, { service: string; tlsHost?: PairedHost }>();
   private nextServicePort = 49152;
   private readonly escrowBag = randomBytes(48);
   private readonly connections = new Set<Duplex>();
@@ -135,7 +142,7 @@ export class SimDevice {
     const service = this.services.get(port);
     if (port === LOCKDOWN_PORT) this.serveLockdown(stream);
     else if (service?.service === AFC_SERVICE)
-      serveAfc(service.tlsCert ? this.tlsServer(stream, service.tlsCert) : stream, {
+      serveAfc(service.tlsHost ? this.tlsServer(stream, service.tlsHost) : stream, {
         fs: this.fs,
         model: this.productType,
         faults: this.faults,
@@ -147,17 +154,32 @@ export class SimDevice {
     else stream.destroy();
   }
 
-  /** The device side of TLS on an open connection (lockdown after StartSession, or a service with EnableServiceSSL). */
-  private tlsServer(raw: Duplex, cert: Buffer): tls.TLSSocket {
+  /**
+   * The device side of TLS on an open connection (lockdown after StartSession, or a service with
+   * EnableServiceSSL). Like lockdownd it asks for the host's certificate and accepts only one from
+   * the pair record it stored at Pair. Node cannot fail a handshake over the certificate itself
+   * (its server checks after the handshake), so a refused host gets a fatal TLS alert record on the
+   * raw stream, which is then closed (nothing written after it reaches the host): the host sees a TLS error.
+   */
+  private tlsServer(raw: Duplex, host: PairedHost): tls.TLSSocket {
     const secure = new tls.TLSSocket(raw, {
       isServer: true,
       key: this.keyPem,
-      cert,
+      cert: host.deviceCertificate,
       minVersion: 'TLSv1',
       ciphers: 'DEFAULT:@SECLEVEL=0',
-      requestCert: false,
+      requestCert: true,
+      rejectUnauthorized: false,
     });
     secure.on('error', () => raw.destroy());
+    secure.once('secure', () => {
+      const presented = secure.getPeerCertificate().raw as Buffer | undefined;
+      if (presented && host.clientCertificates.some((c) => c.equals(presented))) return;
+      this.tlsRejections += 1;
+      const version = { TLSv1: 0x01, 'TLSv1.1': 0x02 }[secure.getProtocol() ?? ''] ?? 0x03;
+      // Alert record: fatal (2), handshake_failure (40) without a certificate, bad_certificate (42) with a foreign one.
+      raw.end(Buffer.from([0x15, 0x03, version, 0x00, 0x02, 0x02, presented ? 42 : 40]), () => raw.destroy());
+    });
     this.connections.add(secure);
     return secure;
   }
@@ -189,6 +211,12 @@ export class SimDevice {
     if (!isDict(record)) return 'InvalidPairRecord';
     for (const k of ['DeviceCertificate', 'HostCertificate', 'RootCertificate']) if (!(record[k] instanceof Uint8Array)) return 'InvalidPairRecord';
     if (typeof record.HostID !== 'string' || typeof record.SystemBUID !== 'string') return 'InvalidPairRecord';
+    let clientCertificates: Buffer[];
+    try {
+      clientCertificates = ['HostCertificate', 'RootCertificate'].map((k) => new X509Certificate(record[k] as Uint8Array).raw);
+    } catch {
+      return 'InvalidPairRecord';
+    }
     if (this.paired.has(record.HostID)) return {};
     if (this.locked) return 'PasswordProtected';
     if (typeof this.trust === 'object') {
@@ -198,7 +226,7 @@ export class SimDevice {
       }
       if (this.trust.then === 'deny') return 'UserDeniedPairing';
     } else if (this.trust === 'deny') return 'UserDeniedPairing';
-    this.paired.set(record.HostID, { hostId: record.HostID, deviceCertificate: Buffer.from(record.DeviceCertificate as Uint8Array) });
+    this.paired.set(record.HostID, { hostId: record.HostID, deviceCertificate: Buffer.from(record.DeviceCertificate as Uint8Array), clientCertificates });
     return { EscrowBag: this.escrowBag };
   }
 
@@ -264,7 +292,7 @@ export class SimDevice {
             }
             session = { id: randomUUID().toUpperCase(), host };
             reply(request, { SessionID: session.id, EnableSessionSSL: true });
-            const secure = this.tlsServer(reader.detach(), host.deviceCertificate);
+            const secure = this.tlsServer(reader.detach(), host);
             stream = secure;
             reader = new StreamReader(secure, 'serving lockdownd (TLS)');
             break;
@@ -290,7 +318,7 @@ export class SimDevice {
               break;
             }
             const port = this.nextServicePort++;
-            this.services.set(port, { service, tlsCert: this.serviceSsl ? session.host.deviceCertificate : undefined });
+            this.services.set(port, { service, tlsHost: this.serviceSsl ? session.host : undefined });
             reply(request, { Service: service, Port: port, EnableServiceSSL: this.serviceSsl });
             break;
           }
