@@ -351,6 +351,17 @@ export class Ledger {
     for (const r of s.iterate(...(filter.sourceKey ? [filter.sourceKey] : [])) as Iterable<any>) yield toAssetRow(r);
   }
 
+  /** Keys of this source's assets that `prune` deleted (loaded once per run: usually few). */
+  deletedAssetKeys(sourceKey: string): Set<string> {
+    const rows = this.stmt('SELECT asset_key FROM assets WHERE source_key = ? AND deleted_at IS NOT NULL').all(sourceKey) as { asset_key: string }[];
+    return new Set(rows.map((r) => r.asset_key));
+  }
+
+  /** The source has a pruned asset again (copied back, same bytes, size and mtime): it is no longer deleted. */
+  markPresent(assetKey: string): void {
+    this.stmt('UPDATE assets SET deleted_at = NULL WHERE asset_key = ?').run(assetKey);
+  }
+
   markDeleted(assetKey: string, runId: number | null): void {
     this.transaction(() => {
       this.stmt('UPDATE assets SET deleted_at = ? WHERE asset_key = ?').run(now(), assetKey);

@@ -29,6 +29,27 @@ function prepared(source: MemorySource, sinks: MemorySink[], extra: Partial<Prep
 }
 
 describe('runPipeline', () => {
+  it('an asset pruned from the source and later put back (same item, size, mtime) counts as present again', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a');
+    const first = await runPipeline(prepared(new MemorySource('mem:src', assets(3)), [sink]), { ledger });
+    expect(first.copied).toBe(3);
+    const [pruned, other] = [...ledger.assets({ sourceKey: 'mem:src' })];
+    ledger.markDeleted(pruned!.assetKey, null);
+    ledger.markDeleted(other!.assetKey, null);
+    // the card now holds only the first one again: it is present, the other stays pruned, nothing is copied twice
+    const again = await runPipeline(prepared(new MemorySource('mem:src', assets(3).filter((a) => a.id === pruned!.assetId)), [sink]), { ledger });
+    expect(again).toMatchObject({ copied: 0, skipped: 1 });
+    expect(ledger.asset(pruned!.assetKey)?.deletedAt).toBeNull();
+    expect(ledger.asset(other!.assetKey)?.deletedAt).toBeTruthy();
+    expect(ledger.assetCopies({ includeDeleted: true }).map((r) => [r.assetId, r.prunedAt !== null])).toEqual(
+      expect.arrayContaining([
+        [pruned!.assetId, false],
+        [other!.assetId, true],
+      ]),
+    );
+  });
+
   it('fans out to every sink and stores identical bytes', async () => {
     const ledger = Ledger.open(':memory:');
     const a = new MemorySink('mem:a');

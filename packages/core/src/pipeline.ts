@@ -208,6 +208,8 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     emit({ type: 'item-done', assetId, sink, outcome, bytes, receipt });
   };
 
+  // pruned assets the source holds again (put back on the card) are present, not deleted, once seen
+  const deletedHere = o.dryRun ? new Set<string>() : ledger.deletedAssetKeys(source.key);
   const hashFromCache = new Set<string>();
   /** In-flight assets still doing work other than waiting for a batching sink to flush. */
   let busy = 0;
@@ -237,6 +239,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       }
     }
     if (asset.resources.length === 0) return;
+    if (deletedHere.delete(assetKey)) ledger.markPresent(assetKey);
     emit({ type: 'asset-start', assetId: asset.id, bytes: asset.resources.reduce((n, r) => n + (r.size ?? 0), 0) });
     const pending: SinkRuntime[] = [];
     for (const s of sinks) {
