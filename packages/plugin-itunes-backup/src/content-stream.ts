@@ -11,7 +11,7 @@ const CHUNK = 1024 * 1024;
 export interface ContentStreamOptions {
   /** Content file inside the backup. */
   path: string;
-  /** Plaintext size recorded in Manifest.db; output stops there (CBC padding is dropped). */
+  /** Plaintext size (checked against Manifest.db's Size and the padding); output stops there (CBC padding is dropped). */
   size: number;
   /** 32-byte AES-256 file key for encrypted backups; absent for plain ones. */
   key?: Uint8Array;
@@ -116,6 +116,8 @@ export async function* openContent(options: ContentStreamOptions): AsyncGenerato
  * Plaintext length of an encrypted content file from its PKCS#7 padding: the last ciphertext block
  * is decrypted (with the block before it as IV) and its last byte n (1..16, repeated n times) is
  * the pad. Returns `undefined` when the padding is not well-formed (damaged or truncated file).
+ * A damaged last block still passes about one time in 256 (random bytes ending in 0x01); the
+ * caller cross-checks the result against Manifest.db's Size where it can.
  */
 export async function paddedPlaintextLength(path: string, cipherSize: number, key: Uint8Array): Promise<number | undefined> {
   if (cipherSize < BLOCK || cipherSize % BLOCK !== 0) return undefined;

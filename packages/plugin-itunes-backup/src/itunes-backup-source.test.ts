@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -371,6 +371,48 @@ describe('a Manifest.db Size that disagrees with the stored content', () => {
       expect(asset?.diagnostics).toContainEqual(expect.objectContaining({ level: 'warning', source: 'itunes-backup:size-mismatch' }));
     });
   }
+
+  // A damaged last block decrypts to random bytes. Reading Size bytes anyway passes those off as the
+  // end of the photo; when the stored file is longer than Size it also drops its real tail.
+  const corruptItem = async (name: string, file: { content: Uint8Array; recordedSize?: number; lastBlockPlaintext: Uint8Array }) => {
+    const root = join(work, name);
+    generateBackup({
+      root,
+      udid: UDID,
+      files: [{ domain: 'CameraRollDomain', relativePath: 'Media/DCIM/100APPLE/IMG_0001.HEIC', mtime: 1_700_000_000, ...file }],
+      encrypted: { password: PASSWORD, dpic: 100, iter: 10 },
+    });
+    const [asset] = await scanAll(await createItunesBackupSource({ path: root }, factoryContext({ env: { KEEPSAKE_BACKUP_PASSWORD: PASSWORD } })));
+    return asset as Asset;
+  };
+  const expectCorrupt = (asset: Asset) => {
+    expect(asset.resources).toEqual([]);
+    expect(asset.diagnostics).toContainEqual(expect.objectContaining({ level: 'error', source: 'itunes-backup:file-unreadable', message: expect.stringContaining('BACKUP_FILE_CORRUPT') }));
+    expect(asset.diagnostics?.filter((d) => d.source === 'itunes-backup:size-mismatch')).toEqual([]);
+  };
+
+  it('refuses an encrypted file whose padding does not check out, whatever Size says', async () => {
+    const badPad = Buffer.concat([randomBytes(15), Buffer.from([0x00])]); // 0 is never a PKCS#7 pad byte
+    const padded = 16 * Math.floor(heic.byteLength / 16) + 16;
+    for (const [name, recordedSize] of [
+      ['size-agrees', heic.byteLength], // Size matches the file: reading it would end the photo in garbage
+      ['size-stale', heic.byteLength - 1000], // the stored file is longer: falling back to Size drops 1000 real bytes
+      ['size-is-cipher', padded], // Size equals the ciphertext length
+    ] as const) {
+      expectCorrupt(await corruptItem(`bad-pad-${name}`, { content: heic, recordedSize, lastBlockPlaintext: badPad }));
+    }
+  });
+
+  it('refuses a damaged last block that looks padded but contradicts a Size the file length agrees with', async () => {
+    // 16·n + 5 bytes: the real pad is eleven 0x0b; garbage ending in 0x01 looks like a 1-byte pad.
+    const content = heic.subarray(0, 16 * 4000 + 5);
+    const tail = Buffer.concat([content.subarray(16 * 4000), randomBytes(10), Buffer.from([0x01])]);
+    expectCorrupt(await corruptItem('lookalike-pad', { content, lastBlockPlaintext: tail }));
+    // The same tail with the right pad is indistinguishable from a good file (the residual risk the README states).
+    const good = Buffer.concat([content.subarray(16 * 4000), Buffer.alloc(11, 11)]);
+    const asset = await corruptItem('right-pad', { content, lastBlockPlaintext: good });
+    expect((await readAll((asset.resources[0] as Asset['resources'][number]).open())).equals(content)).toBe(true);
+  });
 });
 
 describe('finding the backup', () => {

@@ -200,10 +200,16 @@ class ItunesBackupSource implements Source {
 
   /**
    * Checks the content file is there and long enough; returns the file key (undefined for plain
-   * backups) and the real plaintext size, or the per-item error. Manifest.db's Size is sometimes
+   * backups) and the plaintext size to read, or the per-item error. Manifest.db's Size is sometimes
    * smaller than what was stored (the file changed while the backup ran); then the stored length
    * (plain) or the PKCS#7 padding (encrypted) is what counts, since cutting at Size would drop real
-   * bytes. A file shorter than Size stays an error: a partly copied backup looks the same.
+   * bytes. One rule for encrypted files: the padding must check out, and where the ciphertext is
+   * exactly as long as Size encrypts to, it must also give Size — a pad that disagrees there is far
+   * likelier a damaged last block (random bytes end in 0x01 one time in 256) than a file that
+   * changed by less than a block. Anything else is BACKUP_FILE_CORRUPT, never a guess at the length:
+   * falling back to Size would pass a damaged last block off as photo bytes, or silently drop the
+   * bytes a longer stored file holds. A file shorter than Size stays an error: a partly copied
+   * backup looks the same.
    */
   private async checkContent(file: BackupMediaFile, keys: BackupKeys | undefined): Promise<{ key: Uint8Array | undefined; size: number } | KeepsakeError> {
     let fileKey: Uint8Array | undefined;
@@ -228,20 +234,27 @@ class ItunesBackupSource implements Source {
         hint: 'The backup is incomplete (interrupted, or copied partly). The other items are read normally; make a new backup to recover this one.',
       });
     }
-    let stored: number | undefined = st.size;
-    if (fileKey) {
-      // Padding that does not check out, with a length that still fits Size: keep Size (older behaviour, damaged last block).
-      stored = await paddedPlaintextLength(file.contentPath, st.size, fileKey).catch(() => undefined);
-      if (stored === undefined && st.size % 16 === 0 && st.size > file.size) stored = file.size;
-    }
-    if (stored === undefined || stored < file.size) {
-      return backupError('BACKUP_FILE_CORRUPT', `Backup content file for ${file.relativePath} is ${st.size} bytes, too short for the recorded ${file.size}`, {
+    const corrupt = (why: string) =>
+      backupError('BACKUP_FILE_CORRUPT', `Backup content file for ${file.relativePath} (${st.size} bytes, Manifest.db Size ${file.size}) ${why}`, {
         location: file.contentPath,
         resource: file.name,
         hint: 'The backup is damaged; make a new backup to recover this item.',
       });
+    if (!fileKey) return st.size < file.size ? corrupt('is too short for its recorded size') : { key: undefined, size: st.size };
+
+    // An encrypted file holds Size bytes plus 1–16 bytes of PKCS#7 padding, in whole AES blocks.
+    if (st.size <= file.size) return corrupt('is too short for its recorded size plus padding');
+    if (st.size % 16 !== 0) return corrupt('is not a whole number of AES blocks (cut short or damaged)');
+    const padded = await paddedPlaintextLength(file.contentPath, st.size, fileKey).catch((err: Error) => err);
+    if (padded instanceof Error) {
+      return new KeepsakeError('SOURCE_READ_FAILED', `Could not read ${file.relativePath} from the backup: ${padded.message}`, { location: file.contentPath, resource: file.name, cause: padded, classification: 'retryable' });
     }
-    return { key: fileKey, size: stored };
+    if (padded === undefined) return corrupt('does not end in valid PKCS#7 padding (its last block is damaged, or it was cut at a block edge)');
+    if (padded === file.size) return { key: fileKey, size: padded };
+    // Size lies in the last block: the file is exactly as long as Size encrypts to, so a pad that
+    // disagrees is a damaged last block that happens to look padded.
+    if (file.size >= st.size - 16) return corrupt(`has padding that gives ${padded} bytes, not the ${file.size} its length agrees with (its last block is damaged)`);
+    return { key: fileKey, size: padded };
   }
 
   /** Metadata of one file for dates and Live Photo pairing; problems become warnings, never failures. */

@@ -27,6 +27,11 @@ export interface GenFile {
   omitBlob?: boolean;
   /** Override the MBFile.Size (to simulate a record that disagrees with its content). */
   recordedSize?: number;
+  /**
+   * Encrypted backups: rewrite the last ciphertext block so that it decrypts to these 16 bytes (a
+   * damaged end of file whose garbage can be chosen, e.g. to end in a byte that looks like padding).
+   */
+  lastBlockPlaintext?: Uint8Array;
 }
 
 export interface GenerateOptions {
@@ -73,6 +78,17 @@ function wrap(kek: Uint8Array, key: Uint8Array): Buffer {
 function cbcEncrypt(key: Uint8Array, data: Uint8Array): Buffer {
   const c = createCipheriv('aes-256-cbc', key, Buffer.alloc(16));
   return Buffer.concat([c.update(data), c.final()]); // PKCS#7 padded, like real backups
+}
+
+/** Replaces the last CBC block so it decrypts to `plain` (CBC: P = D(C) xor previous C). */
+function withLastBlock(key: Uint8Array, cipher: Buffer, plain: Uint8Array): Buffer {
+  const out = Buffer.from(cipher);
+  const at = out.byteLength - 16;
+  const prev = at === 0 ? Buffer.alloc(16) : out.subarray(at - 16, at);
+  const x = Buffer.from(plain.subarray(0, 16).map((b, i) => b ^ (prev[i] as number)));
+  const ecb = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+  Buffer.concat([ecb.update(x), ecb.final()]).copy(out, at);
+  return out;
 }
 
 function tlv(tag: string, value: Uint8Array | number): Buffer {
@@ -253,7 +269,8 @@ export function generateBackup(opts: GenerateOptions): GeneratedBackup {
       const fileKey = randomBytes(32);
       encryptionKey = fileKeyRecord(cls, fileKey);
       if (f.keyRecordClass !== undefined) encryptionKey.writeUInt32LE(f.keyRecordClass, 0);
-      stored = cbcEncrypt(fileKey, content);
+      const cipher = cbcEncrypt(fileKey, content);
+      stored = f.lastBlockPlaintext ? withLastBlock(fileKey, cipher, f.lastBlockPlaintext) : cipher;
     }
     const blob = mbfileArchive({
       relativePath: f.relativePath,
