@@ -155,6 +155,12 @@ describe('keepsake watch with the simulated iPhone', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(w.events.some((e) => e.type === 'run-end')).toBe(false);
       expect(files(join(root, 'out'))).toEqual([]);
+      // unplugged while waiting: that run stops waiting at once, so a re-plug starts a new run
+      // (which waits again) instead of queueing behind a run stuck on the other process
+      sim.detach(device);
+      await w.until((e) => e.type === 'run-stopped' && e.reason === 'detached');
+      sim.attach(device);
+      await w.until((e) => e.type === 'run-start' && w.events.filter((x) => x.type === 'run-start').length === 2, 15_000);
       await holder.crash(); // the other process goes away; watch takes the lock over
       const done = await w.until((e) => e.type === 'run-end');
       expect(done.result.failed).toBe(0);

@@ -43,15 +43,22 @@ export async function executePipeline(o: ExecuteOptions): Promise<ExecuteResult>
     // a dry run writes nothing: without a ledger yet, plan against an empty in-memory one
     const ledgerPath = ledgerPathFor(only, io.env);
     const ledger = Ledger.open(o.dryRun && !existsSync(ledgerPath) ? ':memory:' : ledgerPath);
+    const controller = new AbortController();
     let lock: RunLock | undefined;
     try {
       // one import into a ledger at a time (a manual run while the watch service copies)
-      if (!o.dryRun) lock = RunLock.acquire(ledger, `keepsake run ${o.pipeline}`);
+      if (!o.dryRun) {
+        lock = RunLock.acquire(ledger, `keepsake run ${o.pipeline}`, {
+          onLost: (by) => {
+            say(`Another keepsake${by ? ` ("${by.command}", pid ${by.pid})` : ''} took over the ledger; stopping so items are not imported twice.`);
+            controller.abort(new Error('the ledger lock was taken over'));
+          },
+        });
+      }
     } catch (err) {
       ledger.close();
       throw err;
     }
-    const controller = new AbortController();
     let interrupts = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       interrupts++;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isKeepsakeError } from './errors.js';
 import { Ledger } from './ledger.js';
 import { RunLock } from './run-lock.js';
@@ -62,25 +62,44 @@ describe('RunLock', () => {
     lock.release();
   });
 
-  it('takes over from a holder whose heartbeat stopped two minutes ago, even if its pid is in use', () => {
-    plant(a, { pid: process.pid, host: hostname(), heartbeatMs: Date.now() - 121_000 });
-    RunLock.acquire(b, 'keepsake run').release();
+  it('a holder on this machine whose process is alive keeps the lock however old its heartbeat (a laptop that slept)', () => {
+    plant(a, { pid: process.pid, host: hostname(), heartbeatMs: Date.now() - 3 * 3600_000 });
+    expect(busyError(() => RunLock.acquire(b, 'keepsake watch')).code).toBe('LEDGER_BUSY');
   });
 
-  it('respects a holder on another machine (pid unknowable) while its heartbeat is fresh', () => {
+  it('respects a holder on another machine (pid unknowable) while its heartbeat is fresh, for clock skew too; takes over after 10 minutes of silence', () => {
     const gone = spawnSync(process.execPath, ['-e', '0']).pid;
-    plant(a, { pid: gone, host: `${hostname()}-other`, heartbeatMs: Date.now() - 60_000 });
+    plant(a, { pid: gone, host: `${hostname()}-other`, heartbeatMs: Date.now() - 5 * 60_000 });
     expect(busyError(() => RunLock.acquire(b, 'keepsake run')).code).toBe('LEDGER_BUSY');
+    plant(a, { pid: gone, host: `${hostname()}-other`, heartbeatMs: Date.now() - 11 * 60_000 });
+    RunLock.acquire(b, 'keepsake run').release();
   });
 
   it('release removes only its own lock: a process that took over an abandoned one keeps it', () => {
     const old = RunLock.acquire(a, 'keepsake run');
-    plant(a, { pid: process.pid, host: hostname(), heartbeatMs: Date.now() - 121_000 }); // it went stale
+    plant(a, { pid: 1, host: `${hostname()}-other`, heartbeatMs: Date.now() - 11 * 60_000 }); // looks abandoned
     const next = RunLock.acquire(b, 'keepsake watch');
     old.release();
     expect(RunLock.holder(a)?.command).toBe('keepsake watch');
     next.release();
     next.release();
+  });
+
+  it('a holder whose lock was taken over learns it at its next heartbeat (onLost), once, and stops beating', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const lost: (string | undefined)[] = [];
+      const lock = RunLock.acquire(a, 'keepsake run', { onLost: (by) => lost.push(by?.command) });
+      vi.advanceTimersByTime(20_000);
+      expect(lost).toEqual([]); // its own heartbeat went through
+      plant(b, { pid: process.pid, host: hostname(), heartbeatMs: Date.now() }); // another token now
+      vi.advanceTimersByTime(60_000);
+      expect(lost).toEqual(['keepsake run other']);
+      lock.release();
+      expect(RunLock.holder(a)?.command).toBe('keepsake run other'); // not removed by the loser
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('waitFor queues behind the holder (told once), and an abort stops the wait', async () => {

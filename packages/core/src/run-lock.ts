@@ -14,8 +14,11 @@ export interface RunLockHolder {
 
 /** The holder refreshes its heartbeat this often… */
 const HEARTBEAT_MS = 20_000;
-/** …and a lock whose heartbeat is older than this is abandoned (a crash, a machine gone to sleep). */
-const STALE_MS = 120_000;
+/**
+ * …and a holder on another machine (its pid cannot be checked from here) whose heartbeat is older
+ * than this is gone. Generous, because the two machines' clocks may disagree by minutes.
+ */
+const STALE_MS = 10 * 60_000;
 
 interface LockRow {
   pid: number;
@@ -30,8 +33,10 @@ interface LockRow {
  * One process at a time imports into a ledger: `run`, `watch`, `prune` and `verify --repair`
  * take this lock, so a manual run while the watch service is copying never uploads an item twice
  * or races a prune. It lives in the ledger itself (SQLite serialises the check-and-take), with
- * the holder's pid and a heartbeat: a holder that was killed (same machine, pid gone) or stopped
- * refreshing for two minutes no longer counts.
+ * the holder's pid and a heartbeat. On the same machine only the pid counts (a laptop that slept
+ * for an hour still holds its lock; a killed process does not); a holder on another machine counts
+ * while its heartbeat is fresh. Should a lock be taken over anyway, the holder's next heartbeat
+ * finds that out and calls `onLost`, so it can stop instead of importing alongside the other.
  */
 export class RunLock {
   private readonly token = randomBytes(12).toString('hex');
@@ -41,11 +46,15 @@ export class RunLock {
   private constructor(
     private readonly ledger: Ledger,
     readonly holder: RunLockHolder,
+    private readonly onLost: ((by: RunLockHolder | undefined) => void) | undefined,
   ) {}
 
-  /** Takes the lock or throws LEDGER_BUSY naming the process that has it. */
-  static acquire(ledger: Ledger, command: string): RunLock {
-    const lock = new RunLock(ledger, { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() });
+  /**
+   * Takes the lock or throws LEDGER_BUSY naming the process that has it. `onLost` is called (once)
+   * if another process takes the lock over while this one still runs.
+   */
+  static acquire(ledger: Ledger, command: string, o: { onLost?(by: RunLockHolder | undefined): void } = {}): RunLock {
+    const lock = new RunLock(ledger, { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() }, o.onLost);
     const busy = lock.tryTake();
     if (busy) throw ledgerBusy(ledger.path, busy);
     return lock;
@@ -55,8 +64,12 @@ export class RunLock {
    * Waits until the lock is free, then takes it (the watch service queues behind a manual run).
    * `onWait` is called once with the holder when it has to wait.
    */
-  static async waitFor(ledger: Ledger, command: string, o: { signal?: AbortSignal; pollMs?: number; onWait?(holder: RunLockHolder): void } = {}): Promise<RunLock> {
-    const lock = new RunLock(ledger, { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() });
+  static async waitFor(
+    ledger: Ledger,
+    command: string,
+    o: { signal?: AbortSignal; pollMs?: number; onWait?(holder: RunLockHolder): void; onLost?(by: RunLockHolder | undefined): void } = {},
+  ): Promise<RunLock> {
+    const lock = new RunLock(ledger, { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() }, o.onLost);
     let told = false;
     for (;;) {
       if (o.signal?.aborted) throw abortError(o.signal.reason);
@@ -101,17 +114,24 @@ export class RunLock {
   }
 
   private beat(): void {
+    let changes: number | bigint;
     try {
-      this.ledger.db.prepare('UPDATE run_lock SET heartbeat_ms = ? WHERE id = 1 AND token = ?').run(Date.now(), this.token);
+      changes = this.ledger.db.prepare('UPDATE run_lock SET heartbeat_ms = ? WHERE id = 1 AND token = ?').run(Date.now(), this.token).changes;
     } catch {
-      // the ledger is busy or closing; the next beat (well within STALE_MS) tries again
+      return; // the ledger is busy or closing; the next beat (well within STALE_MS) tries again
     }
+    if (Number(changes) > 0 || !this.held) return;
+    // another process decided this one was gone and took the lock: stop rather than import alongside it
+    this.held = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.onLost?.(RunLock.holder(this.ledger));
   }
 }
 
 function isLive(row: LockRow): boolean {
-  if (Date.now() - row.heartbeat_ms > STALE_MS) return false;
-  return row.host !== hostname() || pidAlive(row.pid);
+  if (row.host === hostname()) return pidAlive(row.pid);
+  return Date.now() - row.heartbeat_ms <= STALE_MS;
 }
 
 function pidAlive(pid: number): boolean {

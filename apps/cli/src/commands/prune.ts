@@ -22,16 +22,16 @@ export const pruneCommand: CommandHandler = async (io) => {
   const logger = createCliLogger((l) => io.stderr.write(`${l}\n`), logLevelFrom(io.env, boolFlag(args, 'verbose')));
   const host = await discoverPlugins(loaded, { cwd: io.cwd, env: io.env, logger });
   const ledger = openLedger(loaded, io.env);
+  const ac = new AbortController();
   let lock: RunLock | undefined;
   try {
     // deleting must not race a run or watch that is importing from the same source
-    if (!dryRun) lock = RunLock.acquire(ledger, `keepsake prune ${pipeline}`);
+    if (!dryRun) lock = RunLock.acquire(ledger, `keepsake prune ${pipeline}`, { onLost: () => ac.abort() });
   } catch (err) {
     ledger.close();
     await host.dispose();
     throw err;
   }
-  const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   const summaryLine = (s: { count: number; bytes: number; oldest: string | null; newest: string | null }) =>

@@ -26,7 +26,7 @@ export const verifyCommand: CommandHandler = async (io) => {
   let opened: Awaited<ReturnType<typeof openConfiguredSinks>> | undefined;
   try {
     // --repair copies again: it must not race a run or watch importing into the same ledger
-    if (boolFlag(args, 'repair')) lock = RunLock.acquire(ledger, `keepsake verify --repair${pipeline ? ` ${pipeline}` : ''}`);
+    if (boolFlag(args, 'repair')) lock = RunLock.acquire(ledger, `keepsake verify --repair${pipeline ? ` ${pipeline}` : ''}`, { onLost: () => ac.abort() });
     opened = await openConfiguredSinks(host, loaded, { pipeline, signal: ac.signal, logger });
     const report = await verifyDeliveries({
       ledger,

@@ -65,27 +65,45 @@ export const watchCommand: CommandHandler = async (io) => {
   // The ledger's run lock is this process's while any of its runs is active (two phones plugged in
   // at once run side by side); a manual `keepsake run` or `prune` in another process goes first.
   const ac = new AbortController();
-  let lock: ReturnType<typeof RunLock.waitFor> | undefined;
+  let shared: { lock: ReturnType<typeof RunLock.waitFor>; stopWaiting: AbortController } | undefined;
   let holders = 0;
   const holdLedger = async (signal: AbortSignal) => {
     holders++;
-    lock ??= RunLock.waitFor(ledger, 'keepsake watch', {
-      signal: ac.signal,
-      onWait: (h) => say(`Waiting for "${h.command}" (pid ${h.pid}) to finish with the ledger before backing up…`),
-    });
+    if (!shared) {
+      const stopWaiting = new AbortController();
+      const onStop = () => stopWaiting.abort();
+      ac.signal.addEventListener('abort', onStop, { once: true });
+      const lock = RunLock.waitFor(ledger, 'keepsake watch', {
+        signal: stopWaiting.signal,
+        onWait: (h) => say(`Waiting for "${h.command}" (pid ${h.pid}) to finish with the ledger before backing up…`),
+        onLost: (by) => {
+          say(`Another keepsake${by ? ` ("${by.command}", pid ${by.pid})` : ''} took over the ledger; stopping so items are not imported twice.`);
+          ac.abort();
+        },
+      });
+      lock.then(
+        () => ac.signal.removeEventListener('abort', onStop),
+        () => ac.signal.removeEventListener('abort', onStop),
+      );
+      shared = { lock, stopWaiting };
+    }
     try {
-      await lock;
-      if (signal.aborted) throw new Error('stopped while waiting for the ledger');
+      // an unplugged phone stops waiting at once; the others keep waiting
+      await untilAborted(shared.lock, signal);
     } catch (err) {
       releaseLedger();
       throw err;
     }
   };
   const releaseLedger = () => {
-    if (--holders > 0 || !lock) return;
-    const held = lock;
-    lock = undefined;
-    held.then((l) => l.release(), () => {});
+    if (--holders > 0 || !shared) return;
+    const { lock, stopWaiting } = shared;
+    shared = undefined;
+    stopWaiting.abort(); // nobody is waiting any more (no effect once the lock is held)
+    lock.then(
+      (l) => l.release(),
+      () => {},
+    );
   };
 
   const runPipelines = async (names: string[], override: (p: PipelineConfig) => PipelineConfig, signal: AbortSignal) => {
@@ -149,3 +167,22 @@ export const watchCommand: CommandHandler = async (io) => {
   }
   return EXIT.OK;
 };
+
+/** `promise`, or a rejection as soon as `signal` aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('stopped'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('stopped'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
