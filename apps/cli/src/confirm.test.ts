@@ -33,6 +33,14 @@ describe('confirmYes', () => {
     expect(interrupted).toBe(1);
   });
 
+  it('a Ctrl-C that came before the question answers no without asking', async () => {
+    const t = terminal();
+    const ac = new AbortController();
+    ac.abort();
+    expect(await confirmYes({ ...t, signal: ac.signal }, 'Delete them? ')).toBe(false);
+    expect(t.shown()).not.toContain('Delete them?');
+  });
+
   it('an abort from elsewhere (SIGTERM) answers no', async () => {
     const t = terminal();
     const ac = new AbortController();

@@ -9,6 +9,7 @@ export async function confirmYes(
   o: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; signal?: AbortSignal; onInterrupt?(): void },
   question: string,
 ): Promise<boolean> {
+  if (o.signal?.aborted) return false; // Ctrl-C came before the question
   const rl = createInterface({ input: o.input, output: o.output });
   const ac = new AbortController();
   const stop = () => ac.abort();
