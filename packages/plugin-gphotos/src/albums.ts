@@ -11,6 +11,7 @@ import type { PhotosLibraryApi } from './api.js';
 export class AlbumResolver {
   private readonly byTitle = new Map<string, Promise<string>>();
   private listed: Promise<Map<string, string>> | undefined;
+  private readonly gone = new Map<string, Promise<boolean>>();
   /** Cache writes one after another: concurrent titles must not lose each other's ids. */
   private writes: Promise<void> = Promise.resolve();
 
@@ -44,6 +45,24 @@ export class AlbumResolver {
     });
     this.writes = write.catch(() => {});
     await write;
+  }
+
+  /**
+   * Whether an album id is no longer among the app's albums (deleted in Google Photos): the only
+   * evidence that lets a refused batchCreate be blamed on the album. Google answers a batchCreate
+   * naming an album it will not add to with the same 400 INVALID_ARGUMENT as a malformed request or
+   * a bad upload token ("No permission to add media items to this album." / "Request contains an
+   * invalid argument."), so the status alone says nothing. Listed afresh, once per id and sink: a
+   * refused batch of 50 items asks once. A failed listing is not evidence either way (rejects).
+   */
+  isGone(id: string, signal: AbortSignal): Promise<boolean> {
+    let p = this.gone.get(id);
+    if (!p) {
+      p = this.api.listAlbums(signal).then((albums) => !albums.some((a) => a.id === id));
+      this.gone.set(id, p);
+      p.catch(() => this.gone.delete(id));
+    }
+    return p;
   }
 
   private async resolve(title: string, signal: AbortSignal): Promise<string> {

@@ -56,6 +56,10 @@ export interface FakeGooglePhotos {
   rateLimit: { paths: string[]; times: number; retryAfterSeconds: number };
   /** Requests answered 429 by `rateLimit`, by path. */
   rateLimited: string[];
+  /** Answer the next batchCreate calls, one entry each, with these whole-call errors (before anything else is checked). */
+  batchCreateErrors: { status: number; reason: string; message: string }[];
+  /** albums.list answers without any album (a listing that does not see them, e.g. one not yet consistent). */
+  hideAlbumsFromList: boolean;
   /** Called for each resumable chunk before it is stored; return 'hang' to never answer (the client was "killed"). */
   onChunk?: (info: { offset: number; length: number; total: number }) => 'ok' | 'hang';
   chunkGranularity: number;
@@ -93,6 +97,8 @@ export async function startFakeGooglePhotos(): Promise<FakeGooglePhotos> {
     rateLimit: { paths: [], times: 0, retryAfterSeconds: 1 },
     rateLimited: [],
     chunkGranularity: 1024,
+    batchCreateErrors: [],
+    hideAlbumsFromList: false,
     expireAccessTokens: () => accessTokens.clear(),
     issueRefreshToken() {
       const t = `rt-${randomBytes(8).toString('hex')}`;
@@ -253,6 +259,11 @@ export async function startFakeGooglePhotos(): Promise<FakeGooglePhotos> {
         newMediaItems: { description?: string; simpleMediaItem: { uploadToken: string; fileName: string } }[];
       };
       fake.batchSizes.push(reqBody.newMediaItems.length);
+      const refusal = fake.batchCreateErrors.shift();
+      if (refusal) {
+        done();
+        return googleError(res, refusal.status, refusal.reason, refusal.message);
+      }
       if (reqBody.newMediaItems.length > 50) {
         done();
         return googleError(res, 400, 'INVALID_ARGUMENT', 'Request must contain at most 50 items');
@@ -297,7 +308,7 @@ export async function startFakeGooglePhotos(): Promise<FakeGooglePhotos> {
     }
 
     // ── albums ──
-    if (url.pathname === '/v1/albums' && req.method === 'GET') return json(res, 200, { albums: fake.albums });
+    if (url.pathname === '/v1/albums' && req.method === 'GET') return json(res, 200, fake.hideAlbumsFromList ? {} : { albums: fake.albums });
     if (url.pathname === '/v1/albums' && req.method === 'POST') {
       const { album } = JSON.parse(body.toString('utf8')) as { album: { title: string } };
       const created = { id: `al-${randomBytes(6).toString('hex')}`, title: album.title, isWriteable: true };

@@ -281,6 +281,46 @@ describe('gphotos sink against a local fake of the Library API', () => {
     expect(fake.counts.rawUploads).toBe(2); // the upload token was kept for the retry
   });
 
+  it('a batchCreate refused for another reason while naming a live album stays a permanent error; the album is kept', async () => {
+    // Google answers 400 INVALID_ARGUMENT for a malformed request or a refused upload token too; only
+    // the app's album list can say the album is to blame.
+    const fctx = factoryContext();
+    const options = { album: 'keepsake' };
+    const [first] = await putAll(await sink(fctx, options), [photo('K1.JPG', 100)]);
+    expect(first!.ok).toBe(true);
+    const album = fake.albums[0]!.id;
+    fake.batchCreateErrors.push({ status: 400, reason: 'INVALID_ARGUMENT', message: 'Request contains an invalid argument.' });
+    const [refused] = await putAll(await sink(fctx, options), [photo('K2.JPG', 100)]);
+    expect(refused!.ok ? 'ok' : [refused!.e.code, refused!.e.classification, refused!.e.hint ?? '']).toEqual(['HTTP_CLIENT_ERROR', 'permanent', expect.not.stringContaining('deleted')]);
+    // the remembered id was not forgotten: the next run adds to the same album, creates none
+    const [next] = await putAll(await sink(fctx, options), [photo('K3.JPG', 100)]);
+    expect(next!.ok ? 'ok' : next!.e.describe()).toBe('ok');
+    expect(fake.albums.map((a) => a.id)).toEqual([album]);
+    expect(fake.items.find((i) => i.filename === 'K3.JPG')!.albumId).toBe(album);
+  });
+
+  it('takes the album-deleted path once per item: a second refusal is the permanent error, no album after album', async () => {
+    const fctx = factoryContext();
+    const options = { album: 'keepsake' };
+    const [first] = await putAll(await sink(fctx, options), [photo('L1.JPG', 100)]);
+    expect(first!.ok).toBe(true);
+    // the listing does not see the albums (e.g. not yet consistent) and Google refuses to add to them
+    fake.hideAlbumsFromList = true;
+    const noPermission = { status: 400, reason: 'INVALID_ARGUMENT', message: 'No permission to add media items to this album.' };
+    fake.batchCreateErrors.push(noPermission, noPermission, noPermission);
+    const s = await sink(fctx, options);
+    const resume = persistentResume();
+    const l2 = photo('L2.JPG', 100);
+    const [once] = await putAll(s, [l2], resume);
+    expect(once!.ok ? 'ok' : once!.e.code).toBe('GPHOTOS_ALBUM_REFUSED');
+    const [twice] = await putAll(s, [l2], resume);
+    expect(twice!.ok ? 'ok' : [twice!.e.code, twice!.e.classification]).toEqual(['HTTP_CLIENT_ERROR', 'permanent']);
+    // a later run does not start over either
+    const [rerun] = await putAll(await sink(fctx, options), [l2], resume);
+    expect(rerun!.ok ? 'ok' : [rerun!.e.code, rerun!.e.classification]).toEqual(['HTTP_CLIENT_ERROR', 'permanent']);
+    expect(fake.albums).toHaveLength(2);
+  });
+
   it('verify reports a deleted item as missing', async () => {
     const s = await sink(factoryContext());
     const [o] = await putAll(s, [photo('V1.JPG', 100)]);

@@ -53,6 +53,8 @@ export interface ItemState {
   /** Set as soon as batchCreate returned it: from then on the item exists and is never created again. */
   mediaItemId?: string;
   productUrl?: string;
+  /** The album id a batchCreate was refused for because the album was gone; the album path is taken once per item. */
+  albumRefused?: string;
 }
 
 /**
@@ -161,17 +163,18 @@ export class GPhotosSink implements Sink {
       } catch (err) {
         // a refused token is not tried again: the next attempt uploads the bytes anew
         if (isKeepsakeError(err) && err.code === 'GPHOTOS_ITEM_REJECTED') ctx.resume.save(r.key, { ...state, uploadToken: undefined, uploadedAt: undefined } satisfies ItemState);
-        if (albumId && this.albums && isKeepsakeError(err) && (err.code === 'HTTP_CLIENT_ERROR' || err.code === 'SINK_NOT_FOUND')) {
-          // the whole call was refused while naming an album: the remembered id may belong to an album
-          // deleted in Google Photos. Forget it, so the retry looks the title up again (and creates it if gone).
-          await this.albums.forget(albumTitle, albumId);
-          throw new KeepsakeError('GPHOTOS_ALBUM_REFUSED', `Google Photos refused to add ${r.name} to the album "${albumTitle}": ${err.message}`, {
+        if (albumId && isKeepsakeError(err) && (err.code === 'HTTP_CLIENT_ERROR' || err.code === 'SINK_NOT_FOUND') && (await this.albumGone(albumId, state, ctx))) {
+          // the whole call was refused while naming an album the app's album list no longer has (deleted
+          // in Google Photos): forget the id, so the retry looks the title up again and recreates it.
+          await this.albums?.forget(albumTitle, albumId);
+          ctx.resume.save(r.key, { ...state, albumRefused: albumId } satisfies ItemState);
+          throw new KeepsakeError('GPHOTOS_ALBUM_REFUSED', `Google Photos refused to add ${r.name} to the album "${albumTitle}", which is no longer among this app's albums: ${err.message}`, {
             cause: err,
             classification: 'retryable',
             assetId: asset.id,
             resource: r.key,
             stage: 'put',
-            hint: 'The album may have been deleted in Google Photos; keepsake looks it up again (and creates it anew) on the next attempt.',
+            hint: 'The album was deleted in Google Photos; keepsake creates it anew on the next attempt (the upload is kept).',
           });
         }
         throw isKeepsakeError(err) ? err.withContext({ assetId: asset.id, resource: r.key, stage: 'put' }) : err;
@@ -194,6 +197,22 @@ export class GPhotosSink implements Sink {
     };
   }
 
+  /**
+   * A batchCreate naming `albumId` was refused as a whole. Only the app's album list can say the album
+   * is to blame: a 400 is also what a malformed request or a refused upload token gets, and those
+   * must stay permanent errors instead of being retried with an "album deleted" story. Taken once per
+   * item (`albumRefused`), so an album that keeps being refused cannot retry an item forever.
+   */
+  private async albumGone(albumId: string, state: ItemState, ctx: PutContext): Promise<boolean> {
+    if (!this.albums || state.albumRefused) return false;
+    try {
+      return await this.albums.isGone(albumId, ctx.signal);
+    } catch (err) {
+      this.logger.warn('Could not list the app\'s albums to check a refused album', { albumId, error: isKeepsakeError(err) ? err.message : String(err) });
+      return false;
+    }
+  }
+
   /** Returns saved state with a usable upload token, uploading only when there is none; or the item already created. */
   private async ensureUploaded(asset: Asset, r: Resource, ctx: PutContext): Promise<{ state: ItemState; existing?: MediaItem }> {
     const saved = ctx.resume.load<ItemState>(r.key);
@@ -213,7 +232,8 @@ export class GPhotosSink implements Sink {
       const size = r.size ?? (await measure(r, ctx.signal));
       checkUploadSize(r, size, asset.id);
       const { token, sha256 } = size <= this.rawMaxBytes ? await this.uploadRaw(r, size, ctx) : await this.uploadResumable(r, size, ctx);
-      const state: ItemState = { v: 1, sha256, size, uploadToken: token, uploadedAt: this.now() };
+      // a fresh token does not reset the once-per-item album retry
+      const state: ItemState = { v: 1, sha256, size, uploadToken: token, uploadedAt: this.now(), ...(usable?.albumRefused ? { albumRefused: usable.albumRefused } : {}) };
       ctx.resume.save(r.key, state);
       return { state };
     } catch (err) {
