@@ -69,6 +69,52 @@ describe('PNG metadata', () => {
     expect(meta.exif?.byteLength).toBe(tiff.byteLength - 6);
   });
 
+  it('a PNG whose image data is cut short (partial copy) keeps the EXIF and XMP before it', async () => {
+    const file = png([chunk('eXIf', await trainTiff()), itxt('XML:com.adobe.xmp', '<x:xmpmeta/>', true)]);
+    const idat = Buffer.from(file).indexOf('IDAT') - 4;
+    for (const end of [idat + 4, idat + 8, idat + 10, idat + 13]) {
+      const cut = file.subarray(0, end); // inside IDAT's header, its data, its CRC
+      const meta = await readPngMetadata(randomAccessFromBytes(cut));
+      expect(meta.exif?.subarray(0, 4), `cut at ${end}`).toEqual(ascii('MM\0*'));
+      expect(meta.xmp).toBe('<x:xmpmeta/>');
+      const diagnostics: unknown[] = [];
+      const date = await detectCaptureDate({ name: 'IMG_0003.PNG', ra: randomAccessFromBytes(cut), onDiagnostic: (d) => diagnostics.push(d) });
+      expect(date).toEqual({ local: '2021-04-10T11:44:00.814', offset: '+01:00', source: 'exif' });
+      expect(diagnostics).toEqual([]);
+    }
+  });
+
+  it('damage after the metadata keeps what was read before it and says what was wrong', async () => {
+    const tiff = await trainTiff();
+    const comment = chunk('tEXt', ascii(`Comment\0${'x'.repeat(500)}`));
+    const file = png([chunk('eXIf', tiff), comment]);
+    const cut = file.subarray(0, Buffer.from(file).indexOf('tEXt') + 100); // the file ends inside the next chunk
+    const meta = await readPngMetadata(randomAccessFromBytes(cut));
+    expect(meta.exif?.byteLength).toBe(tiff.byteLength);
+    expect(meta.damage).toMatchObject({ code: 'MEDIA_MALFORMED', message: expect.stringContaining('"tEXt" runs past the end of the file') });
+    // a file that ends between chunks, before any image data
+    const ended = file.subarray(0, Buffer.from(file).indexOf('tEXt') - 4);
+    expect(await readPngMetadata(randomAccessFromBytes(ended))).toMatchObject({ exif: expect.any(Uint8Array), damage: { code: 'MEDIA_MALFORMED', message: expect.stringContaining('before its image data') } });
+  });
+
+  it('one damaged compressed text chunk costs only itself', async () => {
+    const tiff = await trainTiff();
+    const broken = (type: string, keyword: string) =>
+      type === 'zTXt'
+        ? chunk('zTXt', cat(ascii(`${keyword}\0`), new Uint8Array([0]), ascii('not zlib')))
+        : chunk('iTXt', cat(ascii(`${keyword}\0`), new Uint8Array([1, 0]), ascii('\0\0'), ascii('not zlib')));
+    // a damaged XMP before the eXIf, a damaged comment after it: the EXIF is still read
+    for (const file of [png([broken('iTXt', 'XML:com.adobe.xmp'), chunk('eXIf', tiff)]), png([chunk('eXIf', tiff), broken('zTXt', 'Comment')])]) {
+      const meta = await readPngMetadata(randomAccessFromBytes(file));
+      expect(meta.exif?.byteLength).toBe(tiff.byteLength);
+      expect(meta.damage).toMatchObject({ code: 'MEDIA_MALFORMED', message: expect.stringContaining('damaged compressed data') });
+      expect((await readMediaInfo(randomAccessFromBytes(file))).contentIdentifier).toBe('E905E6C6-C747-4805-942F-9904A0281F02');
+    }
+    // and the XMP after a damaged Raw profile
+    const xmpAfter = png([broken('zTXt', 'Raw profile type exif'), itxt('XML:com.adobe.xmp', '<x:xmpmeta/>', false)]);
+    expect(await readPngMetadata(randomAccessFromBytes(xmpAfter))).toMatchObject({ xmp: '<x:xmpmeta/>', damage: { code: 'MEDIA_MALFORMED' } });
+  });
+
   it('never reads past the first IDAT, and damaged chunks are MEDIA_MALFORMED', async () => {
     const late = png([], [chunk('eXIf', await trainTiff())]);
     expect(await readPngMetadata(randomAccessFromBytes(late))).toEqual({});
@@ -77,5 +123,8 @@ describe('PNG metadata', () => {
     await expect(readPngMetadata(randomAccessFromBytes(cut))).rejects.toMatchObject({ code: 'MEDIA_MALFORMED' });
     const bomb = png([chunk('iTXt', cat(ascii('XML:com.adobe.xmp\0'), new Uint8Array([1, 0]), ascii('\0\0'), ascii('not zlib')))]);
     await expect(readPngMetadata(randomAccessFromBytes(bomb))).rejects.toMatchObject({ code: 'MEDIA_MALFORMED' });
+    // nothing usable before the file ends: still MEDIA_MALFORMED
+    const noImage = file.subarray(0, Buffer.from(file).indexOf('eXIf') - 4);
+    await expect(readPngMetadata(randomAccessFromBytes(noImage))).rejects.toMatchObject({ code: 'MEDIA_MALFORMED', message: expect.stringContaining('before its image data') });
   });
 });

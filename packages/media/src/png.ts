@@ -1,7 +1,8 @@
 import { inflateSync } from 'node:zlib';
+import { isKeepsakeError, type KeepsakeError } from '@keepsake/core';
 import { ByteReader, decodeLatin1, decodeUtf8, startsWithAscii } from './byte-reader.js';
 import { isTiffHeader } from './heif.js';
-import { malformed } from './malformed.js';
+import { MEDIA_MALFORMED, malformed } from './malformed.js';
 import type { RandomAccess } from './random-access.js';
 
 /** Metadata a PNG carries before its image data. */
@@ -10,6 +11,13 @@ export interface PngMetadata {
   exif?: Uint8Array;
   /** The XMP packet from the `iTXt` chunk `XML:com.adobe.xmp`. */
   xmp?: string;
+  /**
+   * Damage met while walking the chunks (a chunk running past the end of the file, a file ending
+   * before its image data, a text chunk with damaged compressed data), when EXIF or XMP was read
+   * anyway: what was read is returned, and this MEDIA_MALFORMED error says what was wrong, for the
+   * caller to report as a warning (`media:malformed`). With nothing usable the reader throws it.
+   */
+  damage?: KeepsakeError;
 }
 
 const SIGNATURE = '\x89PNG\r\n\x1a\n';
@@ -19,23 +27,40 @@ const MAX_CHUNKS = 10_000;
 const XMP_KEYWORD = 'XML:com.adobe.xmp';
 
 /**
- * Walks a PNG's chunks up to the first `IDAT` (image data is never read) and returns the EXIF
+ * Walks a PNG's chunks up to the first `IDAT` (image data is never read, nor its length checked:
+ * a partly copied file whose image data is cut short still has its metadata) and returns the EXIF
  * (`eXIf`, PNG 1.5 / 3rd edition) and XMP (`iTXt` "XML:com.adobe.xmp", possibly deflated). iPhone
- * and Mac screenshots carry both. Chunk lengths are checked against the file before any read.
+ * and Mac screenshots carry both. Chunk lengths are checked against the file before any read. Damage
+ * stops the walk (a damaged text chunk is only skipped); what was read before it is kept, with
+ * `damage` set. MEDIA_MALFORMED is thrown only when nothing usable was read.
  */
 export async function readPngMetadata(ra: RandomAccess): Promise<PngMetadata> {
   const head = await ra.read(0, 8);
   if (!startsWithAscii(head, SIGNATURE)) throw malformed('Not a PNG (no signature)', 0);
   const out: PngMetadata = {};
+  let damage: KeepsakeError | undefined;
   let pos = 8;
-  for (let n = 0; pos + 8 <= ra.size; n++) {
-    if (n > MAX_CHUNKS) throw malformed('Too many PNG chunks before the image data', pos);
+  for (let n = 0; ; n++) {
+    if (pos + 8 > ra.size) {
+      damage ??= malformed('PNG ends before its image data (IDAT)', pos);
+      break;
+    }
+    if (n > MAX_CHUNKS) {
+      damage ??= malformed('Too many PNG chunks before the image data', pos);
+      break;
+    }
     const header = new ByteReader(await ra.read(pos, 8), pos);
     const length = header.u32();
     const type = header.fourcc();
-    if (length > 0x7fffffff) throw malformed(`PNG chunk ${JSON.stringify(type)} has length ${length}`, pos);
-    if (pos + 12 + length > ra.size) throw malformed(`PNG chunk ${JSON.stringify(type)} runs past the end of the file`, pos);
     if (type === 'IDAT' || type === 'IEND') break;
+    if (length > 0x7fffffff) {
+      damage ??= malformed(`PNG chunk ${JSON.stringify(type)} has length ${length}`, pos);
+      break;
+    }
+    if (pos + 12 + length > ra.size) {
+      damage ??= malformed(`PNG chunk ${JSON.stringify(type)} runs past the end of the file`, pos);
+      break;
+    }
     const dataAt = pos + 8;
     if (type === 'eXIf' && out.exif === undefined && length <= MAX_METADATA_CHUNK) {
       const data = await ra.read(dataAt, length);
@@ -43,7 +68,14 @@ export async function readPngMetadata(ra: RandomAccess): Promise<PngMetadata> {
       const tiff = startsWithAscii(data, 'Exif\0\0') ? data.subarray(6) : data;
       if (isTiffHeader(tiff)) out.exif = tiff;
     } else if ((type === 'iTXt' || type === 'zTXt' || type === 'tEXt') && length <= MAX_METADATA_CHUNK) {
-      const text = textChunk(type, await ra.read(dataAt, length), dataAt);
+      let text: { keyword: string; text: string } | undefined;
+      try {
+        text = textChunk(type, await ra.read(dataAt, length), dataAt);
+      } catch (err) {
+        // one damaged text chunk costs only itself: the chunk lengths still lead to the next one
+        if (!isKeepsakeError(err) || err.code !== MEDIA_MALFORMED) throw err;
+        damage ??= err;
+      }
       if (text?.keyword === XMP_KEYWORD && out.xmp === undefined) out.xmp = text.text;
       else if (text && out.exif === undefined && /^Raw profile type (exif|APP1)$/i.test(text.keyword)) {
         const tiff = rawProfileTiff(text.text);
@@ -51,6 +83,10 @@ export async function readPngMetadata(ra: RandomAccess): Promise<PngMetadata> {
       }
     }
     pos = dataAt + length + 4; // data + CRC
+  }
+  if (damage) {
+    if (out.exif === undefined && out.xmp === undefined) throw damage;
+    out.damage = damage;
   }
   return out;
 }
