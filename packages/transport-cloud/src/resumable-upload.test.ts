@@ -200,6 +200,117 @@ describe('resumableUpload', () => {
     expect(r.result.bytes.equals(bytes)).toBe(true);
   });
 
+  /** A service whose finished sessions vanish (status 404), keeping the stored files for `committed`. */
+  const committingService = (bytes: Buffer) => {
+    const svc = new MemoryService(bytes.length);
+    const stored: { id: number; bytes: Buffer }[] = [];
+    const lookups: { size: number; hashes: Record<string, string> }[] = [];
+    let failLookups = 0;
+    const protocol: ResumableProtocol<{ id: number }, { id: number; bytes: Buffer }> = {
+      start: () => svc.start(),
+      send: async (s, f) => {
+        const st = await svc.send(s, f);
+        if (st.kind !== 'done') return st;
+        stored.push(st.result);
+        svc.sessions.delete(s.id);
+        return st;
+      },
+      status: (s) => svc.status(s),
+      committed: async (_s, upload) => {
+        lookups.push(upload);
+        if (failLookups > 0) {
+          failLookups--;
+          throw new KeepsakeError('HTTP_SERVER_ERROR', 'OneDrive answered 503', { classification: 'retryable' });
+        }
+        return stored.find((f) => f.bytes.length === upload.size && sha(f.bytes) === upload.hashes.sha256);
+      },
+    };
+    return { svc, stored, lookups, protocol, failLookups: (n: number) => (failLookups = n) };
+  };
+  /** A source that hands over every byte, then its process dies (the last fragment is already on the wire). */
+  const dyingAfterLastByte = (bytes: Buffer): OpenResource => {
+    const open = source(bytes);
+    return (o) =>
+      (async function* () {
+        yield* open(o);
+        throw new Error('process killed');
+      })();
+  };
+
+  it('after a run that died once the last fragment was sent, the next call asks `committed` before starting a new session', async () => {
+    const bytes = randomBytes(10_000);
+    const { svc, stored, lookups, protocol } = committingService(bytes);
+    const resume = memoryResume();
+    await expect(resumableUpload({ ...base(bytes, resume), protocol, open: dyingAfterLastByte(bytes) })).rejects.toThrow('process killed');
+    expect(stored).toHaveLength(1);
+    expect(resume.data.get('r1')).toMatchObject({ session: { id: 1 }, lastSent: true });
+
+    const opens: number[] = [];
+    const r = await resumableUpload({ ...base(bytes, resume), protocol, open: source(bytes, 1000, opens) });
+    expect(lookups).toEqual([{ size: bytes.length, hashes: { sha256: sha(bytes) } }]);
+    expect(r.result).toBe(stored[0]);
+    expect(r.sessionsStarted).toBe(0);
+    expect(r.hashes.sha256).toBe(sha(bytes));
+    expect(svc.sends).toHaveLength(3);
+    // The bytes were read once, to hash them.
+    expect(opens).toEqual([0]);
+    expect(resume.data.size).toBe(0);
+  });
+
+  it('a saved session that died before its last fragment is replaced without asking `committed` (no extra read)', async () => {
+    const bytes = randomBytes(20_000);
+    const { svc, lookups, protocol } = committingService(bytes);
+    const resume = memoryResume();
+    await expect(resumableUpload({ ...base(bytes, resume), protocol, open: source(bytes, 1000, [], 9000) })).rejects.toMatchObject({ code: 'SOURCE_READ_FAILED' });
+    expect(resume.data.get('r1')).not.toHaveProperty('lastSent');
+    svc.sessions.get(1)!.expired = true;
+    const opens: number[] = [];
+    const r = await resumableUpload({ ...base(bytes, resume), protocol, open: source(bytes, 1000, opens) });
+    expect(lookups).toEqual([]);
+    expect(opens).toEqual([0]);
+    expect(r.sessionsStarted).toBe(1);
+    expect(r.result.bytes.equals(bytes)).toBe(true);
+  });
+
+  it('a failing `committed` is retried like a failed fragment, and a call that gives up leaves the next one to ask again', async () => {
+    const bytes = randomBytes(10_000);
+    const { svc, stored, lookups, protocol, failLookups } = committingService(bytes);
+    const resume = memoryResume();
+    await expect(resumableUpload({ ...base(bytes, resume), protocol, open: dyingAfterLastByte(bytes) })).rejects.toThrow('process killed');
+    // More failures than this call may recover from: it gives up with the lookup's error and keeps the session.
+    failLookups(4);
+    await expect(resumableUpload({ ...base(bytes, resume), protocol, open: source(bytes), maxRecoveries: 2 })).rejects.toMatchObject({
+      code: 'HTTP_SERVER_ERROR',
+      classification: 'retryable',
+    });
+    expect(lookups).toHaveLength(3);
+    expect(svc.next).toBe(2);
+    expect(resume.data.get('r1')).toMatchObject({ session: { id: 1 }, lastSent: true });
+    // One failure left: retried within the call, then found.
+    const r = await resumableUpload({ ...base(bytes, resume), protocol, open: source(bytes), maxRecoveries: 2 });
+    expect(lookups).toHaveLength(5);
+    expect(r.result).toBe(stored[0]);
+    expect(svc.next).toBe(2);
+    expect(stored).toHaveLength(1);
+  });
+
+  it('a failing `committed` within one call is retried instead of thrown out', async () => {
+    const bytes = randomBytes(10_000);
+    const { svc, stored, lookups, protocol, failLookups } = committingService(bytes);
+    // The last fragment completes the upload but its answer is lost.
+    const send = protocol.send;
+    protocol.send = async (s, f, signal) => {
+      const st = await send(s, f, signal);
+      if (st.kind === 'done') throw new KeepsakeError('NETWORK_ERROR', 'socket hang up', { classification: 'retryable' });
+      return st;
+    };
+    failLookups(2);
+    const r = await resumableUpload({ ...base(bytes), protocol, open: source(bytes) });
+    expect(lookups).toHaveLength(3);
+    expect(r.result).toBe(stored[0]);
+    expect(svc.next).toBe(2);
+  });
+
   it('gives up (retryable) when the server keeps naming the offset it just refused', async () => {
     const bytes = randomBytes(10_000);
     const svc = new MemoryService(bytes.length);

@@ -43,9 +43,11 @@ export interface ResumableProtocol<S, R> {
   /**
    * The session is gone after every byte was sent to it: either it expired, or the last fragment
    * completed the upload and only its answer was lost (a reset, a timeout, a 504 while the service
-   * committed). Returns the stored result when the service has these exact bytes (OneDrive: the
-   * item at the target path with this size and QuickXorHash), else undefined and a new session is
-   * started. Without it, a lost final answer uploads the file a second time.
+   * committed, or a crash before the answer arrived: the next run finds the saved session gone).
+   * Returns the stored result when the service has these exact bytes (OneDrive: the item at the
+   * target path with this size and QuickXorHash), else undefined and a new session is started.
+   * Without it, a lost final answer uploads the file a second time. A retryable error is retried
+   * like a failed fragment; no new session is started while the answer is unknown.
    */
   committed?(session: S, upload: { size: number; hashes: Record<string, string> }, signal: AbortSignal): Promise<R | undefined>;
 }
@@ -92,6 +94,8 @@ interface SavedState<S> {
   fingerprint: string;
   size: number;
   session: S;
+  /** The fragment ending at `size` was (about to be) sent: the session may have completed the upload. */
+  lastSent?: boolean;
 }
 
 /**
@@ -116,12 +120,61 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
   /** Digests once every byte is hashed (a hasher's digest may be read only once). */
   const allDigests = () => (digests ??= Object.fromEntries(hashers.map(([n, h]) => [n, h.digest()])));
 
-  const save = (session: S) => o.resume.save(o.resumeKey, { v: 1, fingerprint: o.fingerprint, size, session } satisfies SavedState<S>);
+  const save = (session: S, lastSent = false) =>
+    o.resume.save(o.resumeKey, { v: 1, fingerprint: o.fingerprint, size, session, ...(lastSent ? { lastSent } : {}) } satisfies SavedState<S>);
   const startSession = async () => {
     const s = await protocol.start(signal);
     sessionsStarted++;
     save(s);
     return s;
+  };
+
+  // Hash each byte exactly once, whatever offsets the reader is reopened at.
+  const hashTap = (chunk: Uint8Array, at: number) => {
+    const end = at + chunk.byteLength;
+    if (end <= hashedUpTo) return;
+    const part = at >= hashedUpTo ? chunk : chunk.subarray(hashedUpTo - at);
+    for (const [, h] of hashers) h.update(part);
+    hashedUpTo = end;
+  };
+  /** Reads and hashes the bytes not hashed yet. */
+  const hashRest = async () => {
+    let pos = hashedUpTo;
+    for await (const chunk of o.open({ offset: pos, signal })) {
+      hashTap(chunk, pos);
+      pos += chunk.byteLength;
+      if (pos > size) break;
+    }
+    if (hashedUpTo !== size) {
+      throw new KeepsakeError('SOURCE_ITEM_TRUNCATED', `The source gave ${hashedUpTo < size ? hashedUpTo : 'more than'} bytes; ${size} were expected`, { classification: 'permanent' });
+    }
+  };
+
+  let recoveries = 0;
+  /** Waits before asking the server again after a retryable failure; rethrows when out of recoveries. */
+  const recover = async (err: unknown, what: string) => {
+    if (isAbortError(err) || signal.aborted) throw err;
+    if (!isKeepsakeError(err) || err.classification !== 'retryable' || recoveries >= maxRecoveries) throw err;
+    recoveries++;
+    const delay = err.retryAfterMs ?? backoffDelay(recoveries - 1, o.backoffBaseMs ?? 500);
+    logger.info(what, { attempt: recoveries, delayMs: delay, error: err.describe() });
+    await sleep(delay, signal);
+  };
+  /**
+   * Whether a session that is gone after its last fragment stored the upload. Needs every byte
+   * hashed (an unknown digest never matches); a failed lookup is retried like a failed fragment
+   * and never taken for "not stored", which would upload a second copy.
+   */
+  const askCommitted = async (s: S): Promise<R | undefined> => {
+    if (!protocol.committed) return undefined;
+    if (hashedUpTo < size) await hashRest();
+    for (;;) {
+      try {
+        return await protocol.committed(s, { size, hashes: allDigests() }, signal);
+      } catch (err) {
+        await recover(err, 'could not ask whether the upload was stored; asking again');
+      }
+    }
   };
 
   // 1. Continue a saved session when it is for these bytes and the server still has it.
@@ -137,6 +190,17 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
       logger.info('saved upload session unusable; starting a new one', { error: String((err as Error).message ?? err) });
       status = { kind: 'partial', offset: 0 };
     }
+    if (!session && saved.lastSent) {
+      // An earlier run sent the last fragment and never saw the answer (crash, or it gave up): the
+      // session may be gone because it completed. Look for the stored file before sending again.
+      // A failure here keeps the saved state, so the next attempt asks again.
+      const result = await askCommitted(saved.session);
+      if (result !== undefined) {
+        logger.info('an earlier run completed this upload; its answer was lost');
+        session = saved.session;
+        status = { kind: 'done', result };
+      }
+    }
   } else if (saved) {
     o.resume.clear(o.resumeKey);
     await protocol.cancel?.((saved as SavedState<S>).session).catch(() => {});
@@ -147,17 +211,8 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
   }
   const resumedFrom = status.kind === 'partial' ? status.offset : status.kind === 'done' ? size : 0;
   if (resumedFrom > 0) logger.info('resuming upload', { offset: resumedFrom, size });
+  recoveries = 0;
 
-  // Hash each byte exactly once, whatever offsets the reader is reopened at.
-  const hashTap = (chunk: Uint8Array, at: number) => {
-    const end = at + chunk.byteLength;
-    if (end <= hashedUpTo) return;
-    const part = at >= hashedUpTo ? chunk : chunk.subarray(hashedUpTo - at);
-    for (const [, h] of hashers) h.update(part);
-    hashedUpTo = end;
-  };
-
-  let recoveries = 0;
   /** Passes in a row in which the server took no fragment (416 at the same offset, a new session 404ing…). */
   let stalls = 0;
   // Two fragment buffers, reused for the whole upload: memory stays at 2 × fragmentSize.
@@ -168,7 +223,7 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
       throwIfAborted(signal);
       if (status.kind === 'expired') {
         if (sentEnd && hashedUpTo === size && protocol.committed) {
-          const result = await protocol.committed(session, { size, hashes: allDigests() }, signal);
+          const result = await askCommitted(session);
           if (result !== undefined) {
             logger.info('the last fragment completed the upload; its answer was lost');
             status = { kind: 'done', result };
@@ -229,7 +284,11 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
               next = await settle();
               if (next) break;
               throwIfAborted(signal);
-              if (end === size) sentEnd = true;
+              if (end === size) {
+                sentEnd = true;
+                // Saved before the bytes leave: a run that dies now lets the next one ask `committed`.
+                if (protocol.committed) save(session, true);
+              }
               const promise = protocol.send(session, { offset: fragStart, bytes: fragment.subarray(0, fill), total: size }, signal);
               // Awaited in settle(); this only keeps an early rejection from being "unhandled".
               promise.catch(() => {});
@@ -246,12 +305,7 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
         // Never talk to the session while a fragment may still be on the wire.
         if (inflight) await inflight.promise.catch(() => {});
         inflight = undefined;
-        if (isAbortError(err) || signal.aborted) throw err;
-        if (!isKeepsakeError(err) || err.classification !== 'retryable' || recoveries >= maxRecoveries) throw err;
-        recoveries++;
-        const delay = err.retryAfterMs ?? backoffDelay(recoveries - 1, o.backoffBaseMs ?? 500);
-        logger.info('fragment failed; asking the server what it has', { attempt: recoveries, delayMs: delay, error: err.describe() });
-        await sleep(delay, signal);
+        await recover(err, 'fragment failed; asking the server what it has');
         status = await protocol.status(session, signal);
         continue;
       }
@@ -281,16 +335,7 @@ export async function resumableUpload<S, R>(o: ResumableUploadOptions<S, R>): Pr
       }
     }
     // The server may already be done (resumed after the last fragment): hash what is left.
-    if (hashedUpTo < size) {
-      let pos = hashedUpTo;
-      for await (const chunk of o.open({ offset: pos, signal })) {
-        hashTap(chunk, pos);
-        pos += chunk.byteLength;
-      }
-      if (hashedUpTo !== size) {
-        throw new KeepsakeError('SOURCE_ITEM_TRUNCATED', `The source gave ${hashedUpTo} bytes; ${size} were expected`, { classification: 'permanent' });
-      }
-    }
+    if (hashedUpTo < size) await hashRest();
   } catch (err) {
     if (isAbortError(err) || signal.aborted) {
       if (o.cancelOnAbort ?? true) {
