@@ -250,6 +250,29 @@ describe('onedrive sink: failures and recovery', () => {
     expect(r.items[0]).toMatchObject({ verified: true, hashes: { sha256: sha(bytes) } });
   });
 
+  it('on a business drive, a new attempt right after a crash that followed the last fragment finds the file (hash not there yet) instead of renaming', async () => {
+    // Business drives add the QuickXorHash a moment after the upload: the first read has none.
+    fx.fake.delayHashes(1);
+    const bytes = patternBytes(19, 0, 700 * KiB);
+    const resume = memoryResume();
+    const first = await newSink({ simpleUploadMaxBytes: 0 });
+    const dying = memoryResource('IMG_0019.MOV', bytes);
+    const open = dying.open;
+    dying.open = (o) =>
+      (async function* () {
+        for await (const c of open(o)) yield c;
+        throw Object.assign(new Error('process killed'), { code: 'EKILLED' });
+      })();
+    await expect(first.put(photoAsset([dying]), putContext(resume))).rejects.toThrow('process killed');
+    expect(fx.fake.files().map((f) => f.path)).toEqual(['Pictures/keepsake/2024/05/IMG_0019.MOV']);
+
+    const second = await newSink({ simpleUploadMaxBytes: 0 });
+    const r = await second.put(photoAsset([memoryResource('IMG_0019.MOV', bytes)]), putContext(resume));
+    expect(fx.fake.files().map((f) => f.path)).toEqual(['Pictures/keepsake/2024/05/IMG_0019.MOV']);
+    expect(fx.fake.sessions.size).toBe(1);
+    expect(r.items[0]).toMatchObject({ location: 'Pictures/keepsake/2024/05/IMG_0019.MOV', verified: true, hashes: { sha256: sha(bytes), quickXorHash: quickXorHash(bytes) } });
+  });
+
   it('waits out 429 Retry-After on API calls and fragments', async () => {
     const sink = await newSink({ simpleUploadMaxBytes: 0 });
     fx.fake.fault({ match: 'api', status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'activityLimitReached' } } });

@@ -22,7 +22,7 @@ import { oneDriveTokenStore } from './login.js';
 import { checkPathTemplate, fitPath, itemPathSegment, renderFolder, resourceFileName } from './names.js';
 import { MAX_FILE_BYTES, type OneDriveOptions, resolveOptions, SCOPE, tokenUrl } from './options.js';
 import { registerQuickXorHash } from './register-hash.js';
-import { graphUploadProtocol } from './upload-session.js';
+import { graphUploadProtocol, readItemWithHash } from './upload-session.js';
 
 /** Slowest link we still expect to move a fragment over before calling it stuck (64 KiB/s). */
 const MIN_BYTES_PER_MS = 64;
@@ -92,7 +92,10 @@ export async function createOneDriveSink(input: Partial<OneDriveOptions> & { cli
       let clash: Planned | undefined;
       for (const resource of asset.resources) {
         const path = fitPath(folder, resourceFileName(asset, resource, n));
-        const existing = await getByPath(path, signal);
+        // A file of this size without a hash yet may be our own upload from a moment ago (business
+        // drives add the hash later; a run that died after the last fragment): wait for its hash
+        // rather than take it for a different file and rename around it.
+        const existing = await readItemWithHash(() => getByPath(path, signal), resource.size!, signal);
         let same = false;
         if (existing?.file && existing.size === resource.size && existing.file.hashes?.quickXorHash) {
           if (!local.has(resource)) local.set(resource, await hashLocal(resource, signal));

@@ -1,4 +1,4 @@
-import { KeepsakeError } from '@keepsake/core';
+import { KeepsakeError, sleep } from '@keepsake/core';
 import { type HttpClient, httpError, type ResumableProtocol, redactUrl, type SessionStatus } from '@keepsake/transport-cloud';
 import type { ConflictBehavior, DriveItem, UploadSessionInfo } from './graph-types.js';
 
@@ -19,6 +19,34 @@ export interface GraphUploadOptions {
   fileSystemInfo?: { createdDateTime?: string; lastModifiedDateTime?: string };
   /** Request timeout for one fragment (scaled by the caller to its size). */
   fragmentTimeoutMs: number;
+  /** Waits before re-reading an item whose QuickXorHash is not there yet (default {@link HASH_WAITS_MS}). */
+  hashWaitsMs?: readonly number[];
+}
+
+/**
+ * Business drives (OneDrive for Business, SharePoint) add `file.hashes` a moment after an upload
+ * completes: waits before each re-read of a file that has the expected size but no hash yet
+ * (7.5 s in all).
+ */
+export const HASH_WAITS_MS: readonly number[] = [500, 1000, 2000, 4000];
+
+/**
+ * Reads an item (`read` answers undefined for 404) and, while it is a file of `size` bytes without
+ * a QuickXorHash, reads it again after each wait in `waitsMs`. Other items are returned at once.
+ */
+export async function readItemWithHash(
+  read: () => Promise<DriveItem | undefined>,
+  size: number,
+  signal: AbortSignal,
+  waitsMs: readonly number[] = HASH_WAITS_MS,
+): Promise<DriveItem | undefined> {
+  let item = await read();
+  for (const wait of waitsMs) {
+    if (!item?.file || item.size !== size || item.file.hashes?.quickXorHash) break;
+    await sleep(wait, signal);
+    item = await read();
+  }
+  return item;
 }
 
 /** First offset of `nextExpectedRanges` (`["26214400-"]`, `["0-1023","2048-"]`). */
@@ -94,11 +122,15 @@ export function graphUploadProtocol(o: GraphUploadOptions): ResumableProtocol<Gr
     },
     async committed(_s, upload, signal) {
       // The session URL is gone once the last byte completed the upload: look at the target path.
-      const res = await o.graph.request({ method: 'GET', url: o.itemUrl, accept: [404], signal });
-      if (res.status === 404) return undefined;
-      const item = res.json<DriveItem>();
+      // Only a file with this size and QuickXorHash is ours; without a hash (business drives add
+      // it a moment later) nothing can be told, so wait for it (bounded) before concluding.
+      const read = async () => {
+        const res = await o.graph.request({ method: 'GET', url: o.itemUrl, accept: [404], signal });
+        return res.status === 404 ? undefined : res.json<DriveItem>();
+      };
+      const item = await readItemWithHash(read, upload.size, signal, o.hashWaitsMs);
       const qx = item?.file?.hashes?.quickXorHash;
-      return qx !== undefined && qx === upload.hashes.quickXorHash && item.size === upload.size ? item : undefined;
+      return qx && qx === upload.hashes.quickXorHash && item.size === upload.size ? item : undefined;
     },
     async cancel(s) {
       await o.upload.request({ method: 'DELETE', url: s.uploadUrl, auth: false, accept: [404], timeoutMs: 15_000, retry: false });

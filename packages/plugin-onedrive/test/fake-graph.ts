@@ -25,6 +25,8 @@ export interface FakeItem {
   sha256: string;
   fileSystemInfo: { createdDateTime?: string; lastModifiedDateTime?: string };
   folder?: boolean;
+  /** Reads left that answer without `file.hashes` (business drives add the hash a moment later). */
+  hashHiddenReads?: number;
 }
 
 export interface FakeSession {
@@ -84,6 +86,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
   const stats = { uploadBytes: 0, maxUploadBodyBytes: 0, tokenRequests: 0, refreshes: 0 };
   let seq = 0;
   let corruptNext = 0;
+  let hiddenHashReads = 0;
   let nextFreeAt = 0;
   const driveId = 'fake-drive-1';
   let base = '';
@@ -103,16 +106,21 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     refreshTokens.add(refresh);
     return { access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: options.accessTokenLifetimeS ?? 3600, scope: 'Files.ReadWrite' };
   };
-  const itemJson = (it: FakeItem) => ({
-    id: it.id,
-    name: it.name,
-    size: it.size,
-    parentReference: { driveId, path: `/drive/root:${it.parent ? `/${it.parent}` : ''}` },
-    ...(it.folder
-      ? { folder: { childCount: 0 } }
-      : { file: { mimeType: 'application/octet-stream', hashes: { quickXorHash: it.quickXorHash } } }),
-    fileSystemInfo: it.fileSystemInfo,
-  });
+  /** An item's JSON; `read` counts a GET against the reads that still hide the hash. */
+  const itemJson = (it: FakeItem, read = false) => {
+    const hidden = (it.hashHiddenReads ?? 0) > 0;
+    if (hidden && read) it.hashHiddenReads!--;
+    return {
+      id: it.id,
+      name: it.name,
+      size: it.size,
+      parentReference: { driveId, path: `/drive/root:${it.parent ? `/${it.parent}` : ''}` },
+      ...(it.folder
+        ? { folder: { childCount: 0 } }
+        : { file: { mimeType: 'application/octet-stream', ...(hidden ? {} : { hashes: { quickXorHash: it.quickXorHash } }) } }),
+      fileSystemInfo: it.fileSystemInfo,
+    };
+  };
 
   function ensureFolders(parent: string) {
     const parts = parent.split('/').filter(Boolean);
@@ -137,7 +145,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       }
     }
     const replaced = conflict === 'replace' ? existing : undefined;
-    const it: FakeItem = { id: replaced?.id ?? newId(), name: finalName, parent, ...data };
+    const it: FakeItem = { id: replaced?.id ?? newId(), name: finalName, parent, ...data, hashHiddenReads: hiddenHashReads };
     items.set(pathKey(parent, finalName), it);
     return it;
   }
@@ -369,7 +377,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       await readBody(req);
       if (req.method === 'GET') {
         const it = items.get(pathKey(parent, name));
-        return it ? send(res, 200, itemJson(it)) : graphError(res, 404, 'itemNotFound', 'The resource could not be found.');
+        return it ? send(res, 200, itemJson(it, true)) : graphError(res, 404, 'itemNotFound', 'The resource could not be found.');
       }
       return graphError(res, 405, 'invalidRequest');
     }
@@ -379,7 +387,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       const body = await readBody(req);
       if (!entry) return graphError(res, 404, 'itemNotFound');
       const [k, it] = entry;
-      if (req.method === 'GET') return send(res, 200, itemJson(it));
+      if (req.method === 'GET') return send(res, 200, itemJson(it, true));
       if (req.method === 'DELETE') {
         items.delete(k);
         return send(res, 204);
@@ -437,6 +445,13 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     corruptNextHashes(n = 1) {
       corruptNext = n;
     },
+    /**
+     * Files committed from now on behave like a business drive's: the upload's answer and the
+     * first `reads` GETs of the item carry no `file.hashes` (0 = personal drive, hash at once).
+     */
+    delayHashes(reads: number) {
+      hiddenHashReads = reads;
+    },
     /** A signed-in user's tokens, as a device login would have stored them. */
     issueTokens,
     /** Access tokens stop working (expiry before their stated time): clients must refresh. */
@@ -457,12 +472,15 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       const slash = path.lastIndexOf('/');
       const qx = options.quickXorHash();
       qx.update(bytes);
-      return commit(slash < 0 ? '' : path.slice(0, slash), path.slice(slash + 1), 'replace', {
+      const it = commit(slash < 0 ? '' : path.slice(0, slash), path.slice(slash + 1), 'replace', {
         size: bytes.length,
         quickXorHash: qx.digest(),
         sha256: createHash('sha256').update(bytes).digest('hex'),
         fileSystemInfo: {},
       }) as FakeItem;
+      // A file that was there before has had its hash for a long time.
+      it.hashHiddenReads = 0;
+      return it;
     },
     file(path: string): FakeItem | undefined {
       const slash = path.lastIndexOf('/');
