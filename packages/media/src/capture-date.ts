@@ -36,6 +36,9 @@ export async function detectCaptureDate(input: CaptureDateInput): Promise<Captur
   if (input.ra) {
     try {
       info = await readMediaInfo(input.ra);
+      if (info.damage) {
+        input.onDiagnostic?.({ level: 'warning', source: 'media:malformed', message: `Metadata of ${input.name} is partly damaged (${info.damage}); the readable part was used` });
+      }
     } catch (err) {
       input.onDiagnostic?.({
         level: 'warning',

@@ -39,6 +39,11 @@ export interface MediaInfo {
   quicktime?: QuickTimeMetadata;
   /** Apple ContentIdentifier: MakerNote 0x0011 for stills, Keys content.identifier for videos. */
   contentIdentifier?: string;
+  /**
+   * What was damaged when the metadata could be read only in part (a PNG whose later chunks are
+   * cut off): the fields above come from the readable part. Callers show it as a warning.
+   */
+  damage?: string;
 }
 
 /**
@@ -69,6 +74,7 @@ export async function readMediaInfo(ra: RandomAccess): Promise<MediaInfo> {
       const png = await readPngMetadata(ra);
       if (png.exif) info.exif = readExif(png.exif);
       if (png.xmp) info.xmp = png.xmp;
+      if (png.damage) info.damage = png.damage.message;
       break;
     }
     case 'tiff':

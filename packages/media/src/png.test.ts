@@ -80,7 +80,8 @@ describe('PNG metadata', () => {
       const diagnostics: unknown[] = [];
       const date = await detectCaptureDate({ name: 'IMG_0003.PNG', ra: randomAccessFromBytes(cut), onDiagnostic: (d) => diagnostics.push(d) });
       expect(date).toEqual({ local: '2021-04-10T11:44:00.814', offset: '+01:00', source: 'exif' });
-      expect(diagnostics).toEqual([]);
+      // cut before IDAT's type is readable, the file visibly ends early: a warning; later, the metadata is whole
+      expect(diagnostics, `cut at ${end}`).toEqual(end < idat + 8 ? [expect.objectContaining({ source: 'media:malformed', message: expect.stringContaining('ends before its image data') })] : []);
     }
   });
 
@@ -92,6 +93,12 @@ describe('PNG metadata', () => {
     const meta = await readPngMetadata(randomAccessFromBytes(cut));
     expect(meta.exif?.byteLength).toBe(tiff.byteLength);
     expect(meta.damage).toMatchObject({ code: 'MEDIA_MALFORMED', message: expect.stringContaining('"tEXt" runs past the end of the file') });
+    // readMediaInfo passes it on, and the capture-date reader turns it into a warning
+    expect((await readMediaInfo(randomAccessFromBytes(cut))).damage).toContain('"tEXt" runs past the end of the file');
+    const diagnostics: { source: string; message: string }[] = [];
+    const date = await detectCaptureDate({ name: 'IMG_0009.PNG', ra: randomAccessFromBytes(cut), onDiagnostic: (d) => diagnostics.push(d) });
+    expect(date?.source).toBe('exif');
+    expect(diagnostics).toEqual([expect.objectContaining({ source: 'media:malformed', message: expect.stringContaining('IMG_0009.PNG is partly damaged') })]);
     // a file that ends between chunks, before any image data
     const ended = file.subarray(0, Buffer.from(file).indexOf('tEXt') - 4);
     expect(await readPngMetadata(randomAccessFromBytes(ended))).toMatchObject({ exif: expect.any(Uint8Array), damage: { code: 'MEDIA_MALFORMED', message: expect.stringContaining('before its image data') } });

@@ -2,7 +2,9 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, truncate, utimes, writeFile, ch
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { type Asset, type ScanContext, silentLogger, type Source } from '@keepsake/core';
+import { readJpegExif, withFile } from '@keepsake/media';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderSource } from './index.js';
 import { factoryContext } from './test-support.js';
@@ -48,6 +50,29 @@ beforeAll(async () => {
 afterAll(() => rm(base, { recursive: true, force: true }));
 
 describe('folder source: scan', () => {
+  it('a PNG whose metadata is partly damaged keeps the EXIF date it could read and says so', async () => {
+    const dir = join(base, 'png-card');
+    await mkdir(dir, { recursive: true });
+    const tiff = (await withFile(join(FIXTURES, 'live-photo/train.jpg'), (ra) => readJpegExif(ra)))!;
+    const chunk = (type: string, data: Uint8Array) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.byteLength, 0);
+      head.write(type, 4, 'latin1');
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+      return Buffer.concat([head, data, crc]);
+    };
+    const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
+    // an eXIf chunk, then a text chunk the file ends inside of (a partial copy)
+    const cut = chunk('tEXt', Buffer.from(`Comment\0${'x'.repeat(500)}`)).subarray(0, 100);
+    await writeFile(join(dir, 'IMG_0001.PNG'), Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('eXIf', tiff), cut]));
+    const [asset] = await scanAll((await folderSource.create({ path: 'png-card' } as never, factoryContext(base))) as Source);
+    expect(asset?.capturedAt).toMatchObject({ local: '2021-04-10T11:44:00.814', offset: '+01:00', source: 'exif' });
+    expect(asset?.diagnostics).toContainEqual(
+      expect.objectContaining({ level: 'warning', source: 'folder:metadata', message: expect.stringMatching(/IMG_0001\.PNG: metadata partly damaged \(.*runs past the end of the file at byte \d+\)/) }),
+    );
+  });
+
   it('groups per folder with stable ids, roles, dates and ContentIdentifiers', async () => {
     const source = await create({});
     expect(source.key).toBe(`folder:${card}`);

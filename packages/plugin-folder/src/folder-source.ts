@@ -172,6 +172,7 @@ async function readFacts(file: WalkedFile): Promise<FileFacts> {
     return { warning: `${file.path}: ${why}; the file is copied as it is` };
   }
   const facts: FileFacts = {};
+  if (info.damage) facts.warning = `${file.path}: metadata partly damaged (${info.damage}); the readable part was used and the file is copied as it is`;
   const date = captureDateFrom(info, { name: '' });
   if (date) facts.date = date;
   if (info.contentIdentifier) facts.contentIdentifier = info.contentIdentifier;

@@ -262,7 +262,9 @@ class ItunesBackupSource implements Source {
     if (file.size === 0) return undefined;
     const ra = await openContentRandomAccess(file.contentPath, file.size, key);
     try {
-      return await readMediaInfo(ra);
+      const info = await readMediaInfo(ra);
+      if (info.damage) diagnostics.push({ level: 'warning', source: 'media:malformed', message: `Metadata of ${file.name} is partly damaged (${info.damage}); the readable part was used` });
+      return info;
     } catch (err) {
       diagnostics.push({ level: 'warning', source: 'media:malformed', message: `Could not read metadata of ${file.name}: ${isKeepsakeError(err) ? err.message : String(err)}` });
       return undefined;

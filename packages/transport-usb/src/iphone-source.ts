@@ -255,6 +255,7 @@ export class IphoneSource implements Source {
       ra = await afcRandomAccess(await this.connection.get(), file.afcPath, file.size);
       const info: MediaInfo = await readMediaInfo(ra);
       const facts: FileFacts = {};
+      if (info.damage) facts.warning = `${file.path}: metadata partly damaged (${info.damage}); the readable part was used and the file is copied as it is`;
       const date = captureDateFrom(info, { name: '' });
       if (date) facts.date = date;
       if (info.contentIdentifier) facts.contentIdentifier = info.contentIdentifier;
