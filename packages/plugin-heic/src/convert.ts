@@ -13,6 +13,7 @@ import { type HeifTools, heifConvertToJpeg } from './heif-convert-cli.js';
 import { encodeJpeg, type JpegEncoderName, jpegEncoderName } from './jpeg-encoder.js';
 import { exifSegment, iccSegments, jpegSize, MAX_EXIF_TIFF, MAX_XMP_PACKET, splitJpeg, withMetadataSegments, xmpSegment } from './jpeg-segments.js';
 import { decodeHeifToRgb } from './wasm-decoder.js';
+import { withoutMotionPhotoXmp } from './xmp-motion.js';
 import { type ColourSignal, DEFAULT_SIGNAL } from './ycbcr.js';
 
 /**
@@ -112,7 +113,10 @@ function metadataSegments(meta: SourceMetadata, size: { width: number; height: n
     }
   }
   if (meta.xmp) {
-    const packet = new TextEncoder().encode(meta.xmp);
+    // A Motion Photo HEIC's XMP describes its appended video, which the JPEG does not carry.
+    const { xmp, removed } = withoutMotionPhotoXmp(meta.xmp);
+    if (removed) warnings.push('Motion Photo: the JPEG carries the still only (the video stays in the HEIC), so its Motion Photo XMP was left out');
+    const packet = new TextEncoder().encode(xmp);
     if (packet.byteLength > MAX_XMP_PACKET) warnings.push(`XMP is ${packet.byteLength} bytes, more than one JPEG segment holds; not copied`);
     else {
       segments.push(xmpSegment(packet));
