@@ -342,7 +342,12 @@ describe('one import per ledger at a time', () => {
       expect(await listFiles(join(d, 'out'))).not.toContain('IMG_0004.JSON');
       const json = await cli(['run', '--json'], d);
       expect(JSON.parse(json.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'error', error: { code: 'LEDGER_BUSY' } });
-      expect((await cli(['prune', '--yes'], d)).stderr).toContain('LEDGER_BUSY');
+      // prune may list (--dry-run) while another process imports, but not delete
+      expect((await cli(['prune', '--yes', '--min-copies', '1'], d)).stderr).toContain('LEDGER_BUSY');
+      expect(await listFiles(join(d, 'src'))).toHaveLength(4);
+      const listing = await cli(['prune', '--dry-run', '--min-copies', '1', '--json'], d);
+      expect(listing.code, listing.stderr).toBe(0);
+      expect(JSON.parse(listing.stdout)).toMatchObject({ mode: 'dry-run' });
       const dry = await cli(['run', '--dry-run', '--json'], d);
       expect(dry.code, dry.stderr).toBe(0);
       expect(reportOf(dry.stdout)).toMatchObject({ planned: 1 });

@@ -24,14 +24,6 @@ export const pruneCommand: CommandHandler = async (io) => {
   const ledger = openLedger(loaded, io.env);
   const ac = new AbortController();
   let lock: RunLock | undefined;
-  try {
-    // deleting must not race a run or watch that is importing from the same source
-    if (!dryRun) lock = RunLock.acquire(ledger, `keepsake prune ${pipeline}`, { onLost: () => ac.abort() });
-  } catch (err) {
-    ledger.close();
-    await host.dispose();
-    throw err;
-  }
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   const summaryLine = (s: { count: number; bytes: number; oldest: string | null; newest: string | null }) =>
@@ -49,6 +41,9 @@ export const pruneCommand: CommandHandler = async (io) => {
       signal: ac.signal,
       logger,
       confirm: async (summary) => {
+        // deleting must not race a run or watch importing from the same ledger; listing (iPhone,
+        // backups) and dry runs never get here, so they work while the watch service copies
+        lock = RunLock.acquire(ledger, `keepsake prune ${pipeline}`, { onLost: () => ac.abort() });
         if (yes) return true;
         if (!io.stdin.isTTY) {
           throw new UsageError('prune deletes from the source; confirm with --yes when not running in a terminal (or use --dry-run)', 'prune');
