@@ -395,4 +395,40 @@ describe('runPipeline', () => {
     expect(sizes.length).toBeLessThanOrEqual(4);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
   });
+  it('two copies of the same bytes in flight at once (a duplicate next to its original) are stored once', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a', { maxConcurrency: 4 });
+    sink.delayMs = 10;
+    const photo = bytes(5000, 7);
+    const src = new MemorySource('card', [
+      { id: 'DCIM/IMG_0001', kind: 'photo', resources: [memoryResource('DCIM/IMG_0001.JPG', photo)] },
+      { id: 'DCIM/IMG_0001 copy', kind: 'photo', resources: [memoryResource('DCIM/IMG_0001 copy.JPG', photo)] },
+      ...assets(3),
+    ]);
+    const report = await runPipeline(prepared(src, [sink]), { ledger });
+    expect(report).toMatchObject({ copied: 4, deduped: 1, failed: 0 });
+    expect(sink.puts).toBe(4);
+    expect([...sink.stored.keys()].filter((k) => k.startsWith('DCIM/'))).toHaveLength(1);
+  });
+
+  it('a duplicate waiting on its original does not stall a batching sink', async () => {
+    const ledger = Ledger.open(':memory:');
+    const batch = new MemorySink('batch');
+    const queue: (() => void)[] = [];
+    const orig = batch.put.bind(batch);
+    (batch as any).flush = async () => {
+      for (const go of queue.splice(0)) go();
+    };
+    batch.put = async (a, ctx) => {
+      await new Promise<void>((r) => queue.push(r));
+      return orig(a, ctx);
+    };
+    const photo = bytes(5000, 7);
+    const src = new MemorySource('card', [
+      { id: 'A', kind: 'photo', resources: [memoryResource('A.JPG', photo)] },
+      { id: 'B', kind: 'photo', resources: [memoryResource('B.JPG', photo)] },
+    ]);
+    const report = await runPipeline(prepared(src, [batch], { concurrency: 4 }), { ledger });
+    expect(report).toMatchObject({ copied: 1, deduped: 1 });
+  });
 });

@@ -213,19 +213,58 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
   const hashFromCache = new Set<string>();
   /** In-flight assets still doing work other than waiting for a batching sink to flush. */
   let busy = 0;
+  /**
+   * In-flight assets by the roles and sizes of their resources (what identical content must share),
+   * each with a promise settled when that asset is finished.
+   */
+  const inFlightShapes = new Map<string, Set<Promise<void>>>();
   const processAsset = async (input: Asset): Promise<void> => {
     busy++;
     let counted = true;
+    const setBusy = (b: boolean) => {
+      if (b === counted) return;
+      counted = b;
+      busy += b ? 1 : -1;
+    };
+    const finished: (() => void)[] = [];
     try {
-      await processAssetInner(input, () => {
-        if (counted) busy--;
-        counted = false;
-      });
+      await processAssetInner(input, setBusy, (f) => finished.push(f));
     } finally {
-      if (counted) busy--;
+      setBusy(false);
+      for (const f of finished) f();
     }
   };
-  const processAssetInner = async (input: Asset, nowWaitingOnBatchesOnly: () => void): Promise<void> => {
+  /**
+   * Waits for every earlier in-flight asset that may hold the same bytes (same roles and sizes),
+   * so a duplicate next to its original (IMG_0001.JPG, IMG_0001 copy.JPG) finds the original's
+   * content in the ledger and is deduped instead of stored a second time.
+   */
+  const waitForSameShape = async (asset: Asset, setBusy: (b: boolean) => void, onFinished: (f: () => void) => void): Promise<void> => {
+    if (asset.resources.some((r) => r.size === undefined)) return;
+    const shape = asset.resources
+      .map((r) => `${r.role}:${r.size}`)
+      .sort()
+      .join('\n');
+    const set = inFlightShapes.get(shape) ?? new Set<Promise<void>>();
+    inFlightShapes.set(shape, set);
+    const earlier = [...set];
+    let finish!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    set.add(mine);
+    onFinished(() => {
+      set.delete(mine);
+      if (set.size === 0 && inFlightShapes.get(shape) === set) inFlightShapes.delete(shape);
+      finish();
+    });
+    if (earlier.length === 0) return;
+    // not busy while waiting: an earlier one may wait on a batching sink that only flushes when idle
+    setBusy(false);
+    await Promise.all(earlier);
+    setBusy(true);
+  };
+  const processAssetInner = async (input: Asset, setBusy: (b: boolean) => void, onFinished: (f: () => void) => void): Promise<void> => {
     report.assets++;
     const assetKey = assetKeyOf(source.key, input);
     const asset: Asset = { ...input, resources: input.resources.map((r) => ({ ...r })) };
@@ -257,6 +296,8 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       for (const s of pending) done(asset.id, s.sink.key, 'planned', asset.resources.reduce((n, r) => n + (r.size ?? 0), 0));
       return;
     }
+    await waitForSameShape(asset, setBusy, onFinished);
+    if (signal.aborted) return;
     if (!ledger.asset(assetKey)) ledger.recordAsset(source.key, assetKey, asset, runId);
 
     const cleanups: (() => Promise<void>)[] = [];
@@ -285,7 +326,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       const deliveries = pending.map((s) => deliver(s, asset, assetKey, contentKey, sharedAsset));
       await Promise.all(deliveries.filter((_, i) => !batching[i]));
       // from here on this asset only waits on batching sinks: flushing them cannot split a batch early
-      nowWaitingOnBatchesOnly();
+      setBusy(false);
       await Promise.all(deliveries.filter((_, i) => batching[i]));
     } finally {
       for (const c of cleanups) await c().catch(() => {});
