@@ -431,4 +431,30 @@ describe('runPipeline', () => {
     const report = await runPipeline(prepared(src, [batch], { concurrency: 4 }), { ledger });
     expect(report).toMatchObject({ copied: 1, deduped: 1 });
   });
+  it('puts cancelled because another item hit a fatal error are not reported as failures', async () => {
+    const ledger = Ledger.open(':memory:');
+    const sink = new MemorySink('mem:a', { maxConcurrency: 2 });
+    const orig = sink.put.bind(sink);
+    sink.put = async (a, ctx) => {
+      if (a.id.endsWith('0000')) {
+        await new Promise((r) => setTimeout(r, 20));
+        throw SinkError.quotaExceeded('storage full');
+      }
+      // a slow upload that honours the signal
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, 5000);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }));
+        });
+      });
+      return orig(a, ctx);
+    };
+    const report = await runPipeline(prepared(new MemorySource('s', assets(2)), [sink], { concurrency: 2 }), { ledger });
+    expect(report.stoppedBy?.code).toBe('QUOTA_EXHAUSTED');
+    expect(report.failures.map((f) => f.error.code)).toEqual(['QUOTA_EXHAUSTED']);
+    expect(report.failed).toBe(1);
+    // the cancelled one stays pending for the next run, like any interrupted put
+    expect(ledger.deliveriesOf([...ledger.assets()].find((x) => x.assetId.endsWith('0001'))!.assetKey)[0]?.state).toBe('pending');
+  });
 });

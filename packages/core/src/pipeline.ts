@@ -420,7 +420,9 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
       const fresh = receipt.items.filter((i) => !i.deduped && !i.skipped);
       done(asset.id, s.sink.key, fresh.length ? 'copied' : 'deduped', fresh.reduce((n, i) => n + i.size, 0), receipt);
     } catch (err) {
-      if (signal.aborted && !fatal) return; // pending row stays: the next run resumes it
+      // cancelled (Ctrl-C, or another item's fatal error stopped the run): the pending row stays and
+      // the next run resumes it; only the item that caused a fatal stop is reported
+      if (signal.aborted && (!fatal || isAbortError(err))) return;
       if (hashFromCache.has(`${asset.id}\0${(err as KeepsakeError).context?.resource}`) && (err as KeepsakeError).code === 'VERIFY_MISMATCH') {
         // the cached hash was stale (edited in place, same size and mtime): re-hash next run
         ledger.forgetHash(source.key, (err as KeepsakeError).context.resource!);
