@@ -528,14 +528,14 @@ export class Ledger {
 
   /**
    * A verified delivery on `sinkKey` (same chain) of exactly this content — the same bytes already
-   * delivered from another phone, a backup, or under another name.
+   * delivered from another phone, a backup, or under another name. With `deliveredCounts` (a sink
+   * that cannot verify, like email) a delivered one counts too, as it does for {@link doneAssetKeys}.
    */
-  deliveryWithContent(sinkKey: string, chain: string, contentKey: string): DeliveryRow | undefined {
-    const r = this.stmt(`SELECT * FROM deliveries WHERE sink_key = ? AND chain = ? AND content_key = ? AND state = 'verified' LIMIT 1`).get(
-      sinkKey,
-      chain,
-      contentKey,
-    ) as any;
+  deliveryWithContent(sinkKey: string, chain: string, contentKey: string, deliveredCounts = false): DeliveryRow | undefined {
+    const r = this.stmt(
+      `SELECT * FROM deliveries WHERE sink_key = ? AND chain = ? AND content_key = ? AND (state = 'verified' OR (state = 'delivered' AND ? = 1))
+       ORDER BY state = 'verified' DESC LIMIT 1`,
+    ).get(sinkKey, chain, contentKey, deliveredCounts ? 1 : 0) as any;
     return r ? toDeliveryRow(r) : undefined;
   }
 

@@ -457,4 +457,21 @@ describe('runPipeline', () => {
     // the cancelled one stays pending for the next run, like any interrupted put
     expect(ledger.deliveriesOf([...ledger.assets()].find((x) => x.assetId.endsWith('0001'))!.assetKey)[0]?.state).toBe('pending');
   });
+  it('a sink that cannot verify is not sent the same bytes again from a second phone', async () => {
+    const ledger = Ledger.open(':memory:');
+    const mail = new MemorySink('mem:mail', { canVerify: false });
+    const orig = mail.put.bind(mail);
+    mail.put = async (a, ctx) => {
+      const r = await orig(a, ctx);
+      for (const i of r.items) i.verified = false;
+      return r;
+    };
+    await runPipeline(prepared(new MemorySource('phone-1', assets(3)), [mail]), { ledger });
+    const report = await runPipeline(prepared(new MemorySource('phone-2', assets(3)), [mail]), { ledger });
+    expect(report).toMatchObject({ deduped: 3, copied: 0 });
+    expect(mail.puts).toBe(3);
+    // and the deduped records count as done: a third run sends nothing either
+    const again = await runPipeline(prepared(new MemorySource('phone-2', assets(3)), [mail]), { ledger });
+    expect(again.skipped).toBe(3);
+  });
 });

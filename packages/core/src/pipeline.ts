@@ -378,7 +378,7 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
     try {
       if (signal.aborted) return;
       // the same bytes already verified at this destination (another phone, a backup, a rename)
-      const dup = contentKey ? ledger.deliveryWithContent(s.sink.key, s.chain, contentKey) : undefined;
+      const dup = contentKey ? ledger.deliveryWithContent(s.sink.key, s.chain, contentKey, !s.sink.capabilities.canVerify) : undefined;
       if (dup && dup.assetKey !== assetKey) {
         deliveryId = ledger.startDelivery(assetKey, s.sink.key, s.chain);
         const items: StoredResource[] = ledger.deliveryItems(dup.id).map(({ deliveryId: _id, ...i }: DeliveryItemRow) => ({ ...i, deduped: true }));
