@@ -29,4 +29,28 @@ describe('config', () => {
     await expect(loadConfig(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await expect(loadConfig(join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' });
   });
+  it('YAML anchors and merge keys reuse a step in another pipeline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const yaml = [
+      'pipelines:',
+      '  phone-1:',
+      '    source: { use: folder, with: { path: a } }',
+      '    sinks:',
+      '      - &nas { use: folder, with: { path: /mnt/nas/photos } }',
+      '  phone-2:',
+      '    source: { use: folder, with: { path: b } }',
+      '    sinks:',
+      '      - *nas',
+      '      - <<: *nas',
+      '        with: { path: /mnt/usb/photos }',
+      '        offsite: true',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'keepsake.config.yaml'), yaml);
+    const loaded = await loadConfig(join(dir, 'keepsake.config.yaml'));
+    expect(loaded.config.pipelines['phone-2']?.sinks).toEqual([
+      { use: 'folder', with: { path: '/mnt/nas/photos' } },
+      { use: 'folder', with: { path: '/mnt/usb/photos' }, offsite: true },
+    ]);
+  });
 });

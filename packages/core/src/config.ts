@@ -144,8 +144,11 @@ export function resolveConfigPath(loaded: Pick<LoadedConfig, 'dir'>, p: string):
   return isAbsolute(p) ? p : resolve(loaded.dir, p);
 }
 
-/** yaml is loaded only when a YAML config is read. */
+/**
+ * yaml is loaded only when a YAML config is read. Merge keys (`<<: *nas`) are on: YAML 1.2 drops
+ * them, so a sink reused with changed options read as a step without `use`.
+ */
 function parseYaml(text: string): unknown {
   const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-  return parse(text);
+  return parse(text, { merge: true });
 }
