@@ -105,4 +105,30 @@ describe('PluginHost', () => {
     expect(host.plugins()[0]).toMatchObject({ compatible: false });
     expect(host.plugins()[0]?.problem).toMatch(/apiVersion must be 1/);
   });
+  it('loads the ES module a package exports under nested conditions (import → default), not its CommonJS main', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'host-'));
+    const dir = join(root, 'node_modules', 'keepsake-plugin-dual');
+    mkdirSync(join(dir, 'dist'), { recursive: true });
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        name: 'keepsake-plugin-dual',
+        version: '1.0.0',
+        main: './dist/index.cjs',
+        exports: {
+          '.': { import: { types: './dist/index.d.mts', default: './dist/index.mjs' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } },
+          './package.json': './package.json',
+        },
+        engines: { keepsake: '^0.1.0' },
+        keepsake: sinkManifest,
+      }),
+    );
+    writeFileSync(join(dir, 'dist', 'index.mjs'), GOOD_ENTRY);
+    writeFileSync(join(dir, 'dist', 'index.cjs'), 'throw new Error("the CommonJS build was loaded");');
+    const pj = join(root, 'package.json');
+    writeFileSync(pj, JSON.stringify({ name: 'proj', dependencies: { 'keepsake-plugin-dual': '*' } }));
+    const host = await PluginHost.discover({ packageJsonPaths: [pj] });
+    const sink = await host.createSink({ use: 'memo', with: { path: 'p' } }, 'sinks[0]');
+    expect(sink.key).toBe('memo:p');
+  });
 });

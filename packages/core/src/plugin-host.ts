@@ -446,13 +446,32 @@ function pluginEntry(dir: string): string | undefined {
     exports?: string | Record<string, unknown>;
     main?: string;
   };
-  let rel: string | undefined;
-  const dot = typeof pkg.exports === 'string' ? pkg.exports : (pkg.exports?.['.'] as unknown);
-  if (typeof dot === 'string') rel = dot;
-  else if (dot && typeof dot === 'object') {
-    const d = dot as Record<string, unknown>;
-    rel = (typeof d.import === 'string' ? d.import : typeof d.default === 'string' ? d.default : undefined) as string | undefined;
-  }
-  rel ??= pkg.main;
+  const exp = pkg.exports;
+  // an exports object is either subpaths ('.', './x') or conditions for '.' alone
+  const dot = typeof exp === 'string' || Array.isArray(exp) ? exp : exp && Object.keys(exp).some((k) => k.startsWith('.')) ? exp['.'] : exp;
+  const rel = dot !== undefined ? esmTarget(dot) : pkg.main;
   return rel ? join(dir, rel) : undefined;
+}
+
+/**
+ * The file an `exports` target resolves to for `import` in Node: conditions are nested
+ * (`{ import: { types, default } }`) and tried in the package's own order, fallback arrays in turn.
+ */
+function esmTarget(target: unknown): string | undefined {
+  if (typeof target === 'string') return target;
+  if (Array.isArray(target)) {
+    for (const t of target) {
+      const r = esmTarget(t);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  if (!target || typeof target !== 'object') return undefined;
+  for (const [cond, t] of Object.entries(target)) {
+    if (cond === 'import' || cond === 'node' || cond === 'default' || cond === 'module-sync') {
+      const r = esmTarget(t);
+      if (r) return r;
+    }
+  }
+  return undefined;
 }
