@@ -1,6 +1,9 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findHeifTools, primaryIndexFromHeifInfo } from './heif-convert-cli.js';
-import { HAS_HEIF_CONVERT } from './test-helpers.test-helper.js';
+import { findHeifTools, heifConvertToJpeg, primaryIndexFromHeifInfo } from './heif-convert-cli.js';
+import { FIXTURES, HAS_HEIF_CONVERT } from './test-helpers.test-helper.js';
 
 // heif-info 1.15 output for edge-cases/spatial_photo.heic (two top-level images, the first primary).
 const SPATIAL = `MIME type: image/heic
@@ -33,5 +36,22 @@ describe('heif-convert tool', () => {
     const tools = await findHeifTools(undefined, process.env);
     expect(tools?.heifConvert).toMatch(/heif-convert$/);
     expect(tools?.heifInfo).toMatch(/heif-info$/);
+  });
+
+  it.skipIf(!HAS_HEIF_CONVERT)('works with a heif-convert older than libheif 1.13, which has no --quiet (Ubuntu 22.04)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'old-heif-convert-'));
+    try {
+      const real = (await findHeifTools(undefined, process.env))!;
+      const old = join(dir, 'heif-convert');
+      // libheif 1.12's option parser: an unknown long option is an error
+      writeFileSync(old, `#!/bin/sh\nfor a in "$@"; do [ "$a" = --quiet ] && { echo "heif-convert: unrecognized option '--quiet'" >&2; exit 1; }; done\nexec ${JSON.stringify(real.heifConvert)} "$@"\n`);
+      chmodSync(old, 0o755);
+      const work = join(dir, 'work');
+      mkdirSync(work);
+      const jpeg = await heifConvertToJpeg({ heifConvert: old, heifInfo: real.heifInfo }, join(FIXTURES, 'heic/IMG_2927.HEIC'), work, 80);
+      expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

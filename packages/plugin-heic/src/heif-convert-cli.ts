@@ -77,7 +77,8 @@ export function primaryIndexFromHeifInfo(output: string): number | undefined {
  * bytes of the primary image.
  */
 export async function heifConvertToJpeg(tools: HeifTools, input: string, workDir: string, quality: number, signal?: AbortSignal): Promise<Uint8Array> {
-  await run(tools.heifConvert, ['--quiet', '-q', String(quality), input, join(workDir, 'out.jpg')], signal);
+  // no --quiet: heif-convert before libheif 1.13 (Ubuntu 22.04's 1.12) refuses it; its progress lines are just captured
+  await run(tools.heifConvert, ['-q', String(quality), input, join(workDir, 'out.jpg')], signal);
   const written = (await readdir(workDir)).filter((n) => /^out(-\d+)?\.jpg$/.test(n));
   if (written.includes('out.jpg')) return readFile(join(workDir, 'out.jpg'));
   if (written.length === 0) throw new NativeDecodeError('heif-convert wrote no image');
