@@ -36,7 +36,8 @@ export type PipelineEvent =
   | { type: 'progress'; assetId: string; sink?: string; bytes: number }
   | { type: 'item-done'; assetId: string; sink: string; outcome: ItemOutcome; bytes: number; receipt?: Receipt }
   | { type: 'item-failed'; assetId: string; sink?: string; error: KeepsakeError }
-  | { type: 'retry'; assetId: string; sink: string; attempt: number; delayMs: number; error: KeepsakeError }
+  /** `sink` is absent when the retried step is reading the source (hashing, spooling a USB read). */
+  | { type: 'retry'; assetId: string; sink?: string; attempt: number; delayMs: number; error: KeepsakeError }
   | { type: 'diagnostic'; assetId: string; diagnostic: Diagnostic }
   | { type: 'asset-end'; assetId: string }
   | { type: 'run-end'; report: RunReport };

@@ -474,4 +474,25 @@ describe('runPipeline', () => {
     const again = await runPipeline(prepared(new MemorySource('phone-2', assets(3)), [mail]), { ledger });
     expect(again.skipped).toBe(3);
   });
+  it('a retryable read error while spooling an expensive source (iPhone timeout) is retried, not failed at once', async () => {
+    const ledger = Ledger.open(':memory:');
+    const data = bytes(200_000, 5);
+    let opens = 0;
+    const flaky = memoryResource('DCIM/100APPLE/IMG_0001.HEIC', data, {
+      open: () =>
+        (async function* () {
+          opens++;
+          yield data.subarray(0, 65_536);
+          if (opens === 1) throw new KeepsakeError('TIMEOUT', 'No answer from the iPhone for 30 s while reading', { classification: 'retryable' });
+          yield data.subarray(65_536);
+        })(),
+    });
+    const src = new MemorySource('iphone:x', [{ id: '100APPLE/IMG_0001', kind: 'photo', resources: [flaky] }], { expensiveReads: true });
+    const sink = new MemorySink('mem:a');
+    const events: PipelineEvent[] = [];
+    const report = await runPipeline(prepared(src, [sink]), { ledger, onEvent: (e) => events.push(e) });
+    expect(report).toMatchObject({ copied: 1, failed: 0 });
+    expect(events.filter((e) => e.type === 'retry')).toHaveLength(1);
+    expect(Buffer.from([...sink.stored.values()][0]!).equals(Buffer.from(data))).toBe(true);
+  });
 });

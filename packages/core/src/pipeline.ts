@@ -309,7 +309,20 @@ export async function runPipeline(prepared: PreparedPipeline, o: RunOptions): Pr
         const expensive = source.capabilities.expensiveReads;
         if (!expensive && !(r.size !== undefined && ledger.knownSize(r.size))) continue;
         try {
-          const h = await hashResource(r, { signal, spoolDir: expensive ? tempDir : undefined });
+          // a USB read that times out is retried like a put: for an expensive source this read is
+          // the only one from the device (sinks read the spool), so the put's retries never reach it
+          const h = await withRetry(
+            () =>
+              hashResource(r, { signal, spoolDir: expensive ? tempDir : undefined }).catch((err: unknown) => {
+                throw signal.aborted ? err : strayAbort(err);
+              }),
+            {
+              attempts: o.attempts ?? 4,
+              signal,
+              onRetry: ({ attempt, delayMs, error }) =>
+                emit({ type: 'retry', assetId: asset.id, attempt, delayMs, error: wrapPluginError(error, { stage: 'hash', assetId: asset.id, resource: r.key }) }),
+            },
+          );
           if (h.cleanup) cleanups.push(h.cleanup);
           asset.resources[i] = h.spooled ?? { ...r, sha256: h.sha256 };
           learnHash(assetKey, asset.resources[i]!, h.sha256);
