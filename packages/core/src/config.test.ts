@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkConfigShape, findConfigFile, loadConfig } from './config.js';
+import { checkConfigShape, findConfigFile, loadConfig, resolveConfigPath, resolveUserPath } from './config.js';
 
 const good = { pipelines: { main: { source: { use: 'folder', with: { path: 'in' } }, sinks: [{ use: 'folder', with: { path: 'out' } }] } } };
 
@@ -52,5 +52,16 @@ describe('config', () => {
       { use: 'folder', with: { path: '/mnt/nas/photos' } },
       { use: 'folder', with: { path: '/mnt/usb/photos' }, offsite: true },
     ]);
+  });
+});
+
+describe('paths a user writes', () => {
+  it('~ and ~/… are the home folder; relative paths start at the config folder; others stay as they are', () => {
+    expect(resolveUserPath('/cfg', '~')).toBe(homedir());
+    expect(resolveUserPath('/cfg', '~/Pictures/iPhone')).toBe(join(homedir(), 'Pictures/iPhone'));
+    expect(resolveUserPath('/cfg', 'out')).toBe('/cfg/out');
+    expect(resolveUserPath('/cfg', '/mnt/nas')).toBe('/mnt/nas');
+    expect(resolveUserPath('/cfg', '~other/x')).toBe('/cfg/~other/x'); // another user's home is not guessed
+    expect(resolveConfigPath({ dir: '/cfg' }, '~/.local/keepsake/ledger.sqlite')).toBe(join(homedir(), '.local/keepsake/ledger.sqlite'));
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { KeepsakeError } from './errors.js';
@@ -139,9 +140,20 @@ export function checkConfigShape(data: unknown, where = 'config'): KeepsakeConfi
   return data as unknown as KeepsakeConfig;
 }
 
-/** Resolves a possibly relative path in config against the config folder. */
+/** Resolves a possibly relative path in config against the config folder (`~` is the home folder). */
 export function resolveConfigPath(loaded: Pick<LoadedConfig, 'dir'>, p: string): string {
-  return isAbsolute(p) ? p : resolve(loaded.dir, p);
+  return resolveUserPath(loaded.dir, p);
+}
+
+/**
+ * A path a user wrote (config option, command line): `~` and `~/…` (`~\…` too) mean the home
+ * folder, as in a shell — otherwise `"~/Pictures"` became a folder named `~` beside the config —
+ * and a relative path is relative to `baseDir`. Plugins resolve their path options with it.
+ */
+export function resolveUserPath(baseDir: string, p: string): string {
+  if (p === '~') return homedir();
+  if (p.startsWith('~/') || p.startsWith('~\\')) return join(homedir(), p.slice(2));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
 /**

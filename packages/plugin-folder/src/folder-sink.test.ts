@@ -36,6 +36,16 @@ describe('folder sink: create', () => {
     expect((await sink({ offsite: true })).capabilities.offsite).toBe(true);
   });
 
+  it('~ in the path is the home folder, as in a shell (not a folder named ~ beside the config)', async () => {
+    const home = process.env.HOME;
+    process.env.HOME = base; // os.homedir() reads HOME on POSIX
+    try {
+      expect((await sink({ path: '~/photos' })).key).toBe(`folder:${root}`);
+    } finally {
+      process.env.HOME = home;
+    }
+  });
+
   it('rejects an unknown template token and a missing folder before anything runs', async () => {
     await expect(sink({ template: '{yyyy}/{month}' })).rejects.toMatchObject({ code: 'OPTION_INVALID' });
     await expect(sink({ path: 'nope' })).rejects.toMatchObject({ code: 'SINK_NOT_FOUND', hint: expect.stringContaining('mkdir') });

@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { checkTemplate, KeepsakeError } from '@keepsake/core';
+import { checkTemplate, KeepsakeError, resolveUserPath } from '@keepsake/core';
 
 export interface FolderSourceConfig {
   path: string;
@@ -20,7 +19,7 @@ export const FOLDER_SINK_DEFAULTS = { template: '{yyyy}/{MM}', offsite: false, v
 
 /** Resolves an option path against the config folder and checks it is an existing folder. */
 export async function existingFolder(path: string, configDir: string, role: 'source' | 'sink'): Promise<string> {
-  const abs = resolve(configDir, path);
+  const abs = resolveUserPath(configDir, path);
   const st = await stat(abs).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw new KeepsakeError(role === 'source' ? 'SOURCE_READ_FAILED' : 'SINK_WRITE_FAILED', `Cannot open ${abs} (${err.code})`, {

@@ -1,5 +1,5 @@
 import { rm, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   type Asset,
   defineCapabilities,
@@ -10,6 +10,7 @@ import {
   type PutContext,
   type Receipt,
   renderTemplate,
+  resolveUserPath,
   sanitizeSegment,
   type Sink,
   skippedItem,
@@ -43,7 +44,7 @@ export interface BridgeEnvironment {
  */
 export async function resolveBridge(o: ICloudOptions, e: BridgeEnvironment): Promise<ICloudBridge> {
   const isDirectory = e.isDirectory ?? ((p: string) => stat(p).then((s) => s.isDirectory(), () => false));
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(e.configDir, p));
+  const abs = (p: string) => resolveUserPath(e.configDir, p);
   const mode = o.mode === 'auto' ? (e.platform === 'darwin' && !o.path ? 'photos-app' : 'folder') : o.mode;
   if (mode === 'photos-app') {
     if (e.platform !== 'darwin') {

@@ -1,5 +1,4 @@
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import {
   type Asset,
   type Diagnostic,
@@ -7,6 +6,7 @@ import {
   isKeepsakeError,
   KeepsakeError,
   type Resource,
+  resolveUserPath,
   type ScanContext,
   type Source,
   throwIfAborted,
@@ -41,7 +41,7 @@ const GUESSED_DATE = new Set(['filename', 'mtime', 'unknown']);
 
 /** Where to look: `path` (resolved from the config folder) or the OS's standard backup folders. */
 export function backupSearchRoots(options: ItunesBackupOptions, ctx: Pick<FactoryContext, 'configDir' | 'env'>): string[] {
-  return options.path ? [resolve(ctx.configDir, options.path)] : defaultBackupRoots(ctx.env);
+  return options.path ? [resolveUserPath(ctx.configDir, options.path)] : defaultBackupRoots(ctx.env);
 }
 
 /**

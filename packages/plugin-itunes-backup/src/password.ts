@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { abortError, KeepsakeError } from '@keepsake/core';
+import { abortError, KeepsakeError, resolveUserPath } from '@keepsake/core';
 
 export const PASSWORD_ENV = 'KEEPSAKE_BACKUP_PASSWORD';
 
@@ -20,7 +19,7 @@ export interface PasswordSources {
  */
 export async function resolvePassword(src: PasswordSources): Promise<string | undefined> {
   if (src.passwordFile) {
-    const file = resolve(src.baseDir, src.passwordFile);
+    const file = resolveUserPath(src.baseDir, src.passwordFile);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
