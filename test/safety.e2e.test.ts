@@ -61,6 +61,9 @@ describe('verify, status, prune', () => {
     expect(s.overall.offsite).toBe(7);
     expect(s.overall.atRisk).toBe(0);
     expect(s.sinks).toHaveLength(2);
+    // both sink folders of this test live on one disk: counted, and said
+    expect(s.sameDisk).toEqual([{ sinkKeys: expect.arrayContaining(s.sinks.map((k: { sinkKey: string }) => k.sinkKey)) }]);
+    expect((await ctx.cli('status')).stdout).toMatch(/note: folder:\S+ and folder:\S+ are on the same disk: they count as copies, but one disk failure loses them together/);
   });
 
   it('flipping one byte in a sink copy: verify exits 1 naming it; --repair restores it', async () => {

@@ -8,5 +8,6 @@ export * from './configured-sinks.js';
 export * from './duration.js';
 export * from './prune.js';
 export * from './report-html.js';
+export * from './same-disk.js';
 export * from './status.js';
 export * from './verify.js';

@@ -8,7 +8,7 @@ import { formatBytes, formatCount } from '../output/format.js';
 
 export const statusCommand: CommandHandler = async (io) => {
   const { args } = io;
-  const { computeStatus, renderStatusHtml } = await import('@keepsake/safety');
+  const { computeStatus, renderStatusHtml, sinksSharingADisk } = await import('@keepsake/safety');
   const loaded = await loadOptionalConfig(stringFlag(args, 'config'), io.cwd);
   const pipeline = args.positionals[0];
   if (pipeline && loaded && !loaded.config.pipelines[pipeline]) throw new UsageError(`No pipeline "${pipeline}" in ${loaded.path}`, 'status');
@@ -22,8 +22,9 @@ export const statusCommand: CommandHandler = async (io) => {
       await writeFile(resolve(io.cwd, html), renderStatusHtml(status));
       io.stderr.write(`Wrote ${resolve(io.cwd, html)}\n`);
     }
+    const sameDisk = await sinksSharingADisk(status.sinks.map((s) => s.sinkKey));
     if (boolFlag(args, 'json')) {
-      io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ ...status, sameDisk }, null, 2)}\n`);
       return EXIT.OK;
     }
     const o = status.overall;
@@ -50,6 +51,9 @@ export const statusCommand: CommandHandler = async (io) => {
       );
     }
     for (const s of status.sinks) lines.push(`  sink ${s.sinkKey}${s.offsite ? ' (off-site)' : ''}: last run ${s.lastRunAt?.replace('T', ' ').slice(0, 19) ?? 'never'}`);
+    for (const d of sameDisk) {
+      lines.push(`  note: ${d.sinkKeys.join(' and ')} are on the same disk: they count as copies, but one disk failure loses them together (3-2-1 wants two different media)`);
+    }
     if (status.atRisk.length) {
       lines.push('', 'At risk:');
       for (const a of status.atRisk.slice(0, 20)) lines.push(`  ${a.assetId}  (${a.capturedAt?.slice(0, 10) ?? 'no date'})  ${a.reason}`);
