@@ -48,6 +48,22 @@ export interface TokenStore {
   clear(): Promise<void>;
 }
 
+/**
+ * Writes to one secret store, one at a time. Two logins share the store (OneDrive and Google
+ * Photos in one run, refreshing at the same moment); core's file store rewrites the whole file
+ * (read, change, temp file named by pid, rename), so two writes at once lose one of them or fail
+ * with ENOENT — and a lost write is a rotated refresh token gone.
+ */
+const writeQueues = new WeakMap<SecretStore, Promise<unknown>>();
+function serialized<T>(secrets: SecretStore, write: () => Promise<T>): Promise<T> {
+  const run = (writeQueues.get(secrets) ?? Promise.resolve()).then(write, write);
+  writeQueues.set(
+    secrets,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
 /** Stores a {@link TokenSet} as JSON under `key`; unreadable entries count as "not logged in". */
 export function createTokenStore(secrets: SecretStore, key: string): TokenStore {
   return {
@@ -63,7 +79,7 @@ export function createTokenStore(secrets: SecretStore, key: string): TokenStore 
         return undefined;
       }
     },
-    save: (tokens) => secrets.set(key, JSON.stringify(tokens)),
-    clear: () => secrets.delete(key),
+    save: (tokens) => serialized(secrets, () => secrets.set(key, JSON.stringify(tokens))),
+    clear: () => serialized(secrets, () => secrets.delete(key)),
   };
 }
