@@ -26,13 +26,13 @@ function commandContext(args: string[]) {
 }
 
 /** Plays the browser: opens the consent URL keepsake printed and follows Google's redirect to the loopback listener. */
-async function actAsBrowser(consentUrl: string): Promise<string> {
+async function actAsBrowser(consentUrl: string, expectedPage = 200): Promise<string> {
   const consent = await fetch(consentUrl, { redirect: 'manual' });
   expect(consent.status).toBe(302);
   const back = consent.headers.get('location')!;
   expect(back).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?code=/);
   const page = await fetch(back);
-  expect(page.status).toBe(200);
+  expect(page.status).toBe(expectedPage);
   return back;
 }
 
@@ -71,7 +71,8 @@ describe('keepsake login gphotos (loopback + PKCE), driven headless', () => {
     const login = gphotosSink.login!(options, ctx);
     void login.catch(() => {});
     await expect.poll(() => out(), { timeout: 5000 }).toContain('Open this link');
-    await actAsBrowser(out().match(/(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/)![1]!);
+    // the browser page says it failed too (it waits for the code exchange)
+    await actAsBrowser(out().match(/(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/)![1]!, 400);
     await expect(login).rejects.toMatchObject({ code: 'AUTH_REQUIRED' });
     expect(await createTokenStore(ctx.secrets, tokenKey(options)).load()).toBeUndefined();
   });

@@ -42,13 +42,21 @@ const PAGE = (title: string, text: string) =>
 export async function loopbackLogin(o: LoopbackLoginOptions): Promise<TokenSet> {
   const pkce = createPkce();
   const state = randomBytes(16).toString('base64url');
-  let settle!: { resolve(v: { code: string; redirectUri: string }): void; reject(e: unknown): void };
-  const got = new Promise<{ code: string; redirectUri: string }>((resolve, reject) => {
+  type Redirect = { code: string; redirectUri: string; answer(ok: boolean): Promise<void> };
+  let settle!: { resolve(v: Redirect): void; reject(e: unknown): void };
+  const got = new Promise<Redirect>((resolve, reject) => {
     settle = { resolve, reject };
   });
   let redirectUri = '';
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', redirectUri);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', redirectUri);
+    } catch {
+      // A malformed request target (a port scanner, a broken client) is not ours; a throw here would crash the login.
+      res.writeHead(400).end();
+      return;
+    }
     if (url.pathname !== '/') {
       res.writeHead(404).end();
       return;
@@ -71,8 +79,17 @@ export async function loopbackLogin(o: LoopbackLoginOptions): Promise<TokenSet> 
       );
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('Signed in', 'keepsake is signed in. You can close this tab.'));
-    settle.resolve({ code, redirectUri });
+    // The page waits for the code exchange, so the browser never says "signed in" when it failed.
+    settle.resolve({
+      code,
+      redirectUri,
+      answer: (ok) =>
+        new Promise<void>((resolve) => {
+          res.on('close', resolve);
+          if (ok) res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('Signed in', 'keepsake is signed in. You can close this tab.'), resolve);
+          else res.writeHead(400, { 'content-type': 'text/html' }).end(PAGE('Sign-in failed', 'You can close this tab and check the terminal.'), resolve);
+        }),
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -106,23 +123,42 @@ export async function loopbackLogin(o: LoopbackLoginOptions): Promise<TokenSet> 
     for (const [k, v] of Object.entries(params)) auth.searchParams.set(k, v);
     if (o.signal?.aborted) onAbort();
     o.prompt(auth.toString());
-    const { code } = await got;
-    const form: Record<string, string> = {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      client_id: o.clientId,
-      code_verifier: pkce.verifier,
-    };
-    if (o.clientSecret) form.client_secret = o.clientSecret;
-    const r = await postTokenRequest(o.http, o.tokenUrl, form, o.signal);
-    if (!r.ok) {
-      throw new KeepsakeError('AUTH_REQUIRED', `The sign-in code was refused: ${r.error.error}${r.error.error_description ? ` (${r.error.error_description})` : ''}`, {
-        classification: 'fatal',
-        hint: `Run keepsake login ${o.sink} again; check the clientId/clientSecret options.`,
-      });
+    const redirect = await got;
+    let ok = false;
+    try {
+      const form: Record<string, string> = {
+        grant_type: 'authorization_code',
+        code: redirect.code,
+        redirect_uri: redirectUri,
+        client_id: o.clientId,
+        code_verifier: pkce.verifier,
+      };
+      if (o.clientSecret) form.client_secret = o.clientSecret;
+      const r = await postTokenRequest(o.http, o.tokenUrl, form, o.signal);
+      if (!r.ok) {
+        throw new KeepsakeError('AUTH_REQUIRED', `The sign-in code was refused: ${r.error.error}${r.error.error_description ? ` (${r.error.error_description})` : ''}`, {
+          classification: 'fatal',
+          hint: `Run keepsake login ${o.sink} again; check the clientId/clientSecret options.`,
+        });
+      }
+      const tokens = tokenSetFrom(r.tokens);
+      // Google's consent screen lets the user untick some of the requested scopes (granular
+      // consent); the answer's `scope` lists what was granted (absent: all of it, RFC 6749 §5.1).
+      if (typeof r.tokens.scope === 'string') {
+        const granted = new Set(r.tokens.scope.split(/\s+/));
+        const missing = o.scope.split(/\s+/).filter((s) => s && !granted.has(s));
+        if (missing.length > 0) {
+          throw new KeepsakeError('AUTH_REQUIRED', `The sign-in did not grant every permission keepsake needs; missing: ${missing.join(', ')}`, {
+            classification: 'fatal',
+            hint: `Run keepsake login ${o.sink} again and tick every permission on the consent screen.`,
+          });
+        }
+      }
+      ok = true;
+      return tokens;
+    } finally {
+      await redirect.answer(ok);
     }
-    return tokenSetFrom(r.tokens);
   } finally {
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', onAbort);

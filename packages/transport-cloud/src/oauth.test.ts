@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileSecretStore } from '@keepsake/core';
@@ -118,6 +119,92 @@ describe('loopbackLogin', () => {
     const { createHash } = await import('node:crypto');
     expect(exchange!.code_verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(createHash('sha256').update(exchange!.code_verifier!).digest('base64url')).toBe(challenge);
+  });
+});
+
+describe('loopbackLogin, defects', () => {
+  /** Drives a login whose token endpoint answers `answer`; `browser` plays the browser against the redirect URI. */
+  async function login(answer: (res: Parameters<Parameters<typeof server.use>[0]>[1]) => void, browser: (redirect: string, state: string) => Promise<void>, scope = 'photos.append photos.read') {
+    server.use((_q, res) => answer(res));
+    let browsing: Promise<void> | undefined;
+    const result = loopbackLogin({
+      sink: 'gphotos',
+      authorizeUrl: 'https://accounts.example/auth',
+      tokenUrl: `${server.url}/token`,
+      clientId: 'gcid',
+      scope,
+      http,
+      prompt: (url) => {
+        const u = new URL(url);
+        browsing = browser(u.searchParams.get('redirect_uri')!, u.searchParams.get('state')!);
+      },
+    });
+    const outcome = await result.then((t) => ({ ok: true as const, t }), (e) => ({ ok: false as const, e }));
+    await browsing;
+    return outcome;
+  }
+
+  it('refuses a login where the user unticked a requested scope on Google\'s granular consent screen', async () => {
+    const out = await login(
+      (res) => json(res, 200, { access_token: 'AT', refresh_token: 'RT', expires_in: 3599, scope: 'photos.read' }),
+      async (redirect, state) => void (await fetch(`${redirect}?state=${state}&code=C&scope=photos.read`)),
+    );
+    expect(out.ok).toBe(false);
+    if (out.ok) return;
+    expect(out.e).toMatchObject({ code: 'AUTH_REQUIRED', classification: 'fatal' });
+    expect(out.e.message).toContain('photos.append');
+    expect(out.e.hint).toMatch(/keepsake login gphotos/);
+  });
+
+  it('accepts a token answer without scope (RFC 6749 §5.1: omitted when all requested scopes were granted), in any order', async () => {
+    const a = await login(
+      (res) => json(res, 200, { access_token: 'AT', refresh_token: 'RT', expires_in: 3599 }),
+      async (redirect, state) => void (await fetch(`${redirect}?state=${state}&code=C`)),
+    );
+    expect(a).toMatchObject({ ok: true, t: { accessToken: 'AT' } });
+    const b = await login(
+      (res) => json(res, 200, { access_token: 'AT2', refresh_token: 'RT', expires_in: 3599, scope: 'photos.read openid photos.append' }),
+      async (redirect, state) => void (await fetch(`${redirect}?state=${state}&code=C`)),
+    );
+    expect(b).toMatchObject({ ok: true, t: { accessToken: 'AT2' } });
+  });
+
+  it('tells the browser the sign-in failed when the code exchange is refused', async () => {
+    let page = { status: 0, text: '' };
+    const out = await login(
+      (res) => json(res, 401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' }),
+      async (redirect, state) => {
+        const r = await fetch(`${redirect}?state=${state}&code=C`);
+        page = { status: r.status, text: await r.text() };
+      },
+    );
+    expect(out).toMatchObject({ ok: false, e: { code: 'AUTH_REQUIRED' } });
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('Sign-in failed');
+    expect(page.text).not.toContain('is signed in');
+  });
+
+  it('answers a malformed request on the loopback port with 400 instead of crashing, and still completes', async () => {
+    let raw = '';
+    const out = await login(
+      (res) => json(res, 200, { access_token: 'AT', refresh_token: 'RT', expires_in: 3599 }),
+      async (redirect, state) => {
+        const port = Number(new URL(redirect).port);
+        raw = await new Promise<string>((resolve) => {
+          const c = connect(port, '127.0.0.1', () => c.write('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+          let got = '';
+          c.on('data', (d) => {
+            got += String(d);
+            c.destroy();
+          });
+          c.on('close', () => resolve(got));
+          c.setTimeout(2000, () => c.destroy());
+        });
+        await fetch(`${redirect}?state=${state}&code=C`);
+      },
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(out).toMatchObject({ ok: true, t: { accessToken: 'AT' } });
   });
 });
 
