@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { configDir } from './paths.js';
@@ -14,7 +15,25 @@ export interface SecretStore {
   readonly description: string;
 }
 
-/** A JSON file readable only by the user (0600), in the user's config dir by default. */
+/** Changes in progress per secrets file in this process: each one reads, changes and replaces the whole file. */
+const writing = new Map<string, Promise<unknown>>();
+
+/** Runs `change` after every earlier change to `file` in this process, so none is lost. */
+function serialized<T>(file: string, change: () => Promise<T>): Promise<T> {
+  const run = (writing.get(file) ?? Promise.resolve()).catch(() => {}).then(change);
+  const settled = run.catch(() => {});
+  writing.set(file, settled);
+  settled.then(() => {
+    if (writing.get(file) === settled) writing.delete(file);
+  });
+  return run;
+}
+
+/**
+ * A JSON file readable only by the user (0600), in the user's config dir by default. Changes in
+ * one process are applied one at a time (two sinks refreshing tokens at once each rewrite the whole
+ * file: the second must start from the first one's result, or a rotated refresh token is lost).
+ */
 export function createFileSecretStore(file = join(configDir(), 'secrets.json')): SecretStore {
   const load = async (): Promise<Record<string, string>> => {
     try {
@@ -26,8 +45,8 @@ export function createFileSecretStore(file = join(configDir(), 'secrets.json')):
   };
   const save = async (data: Record<string, string>) => {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(data, null, 2), { mode: 0o600 });
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(data, null, 2), { mode: 0o600, flag: 'wx' });
     await chmod(tmp, 0o600);
     await rename(tmp, file);
   };
@@ -36,17 +55,21 @@ export function createFileSecretStore(file = join(configDir(), 'secrets.json')):
     async get(key) {
       return (await load())[key];
     },
-    async set(key, value) {
-      const data = await load();
-      data[key] = value;
-      await save(data);
+    set(key, value) {
+      return serialized(file, async () => {
+        const data = await load();
+        data[key] = value;
+        await save(data);
+      });
     },
-    async delete(key) {
-      const data = await load();
-      if (!(key in data)) return;
-      delete data[key];
-      if (Object.keys(data).length === 0) await rm(file, { force: true });
-      else await save(data);
+    delete(key) {
+      return serialized(file, async () => {
+        const data = await load();
+        if (!(key in data)) return;
+        delete data[key];
+        if (Object.keys(data).length === 0) await rm(file, { force: true });
+        else await save(data);
+      });
     },
   };
 }
