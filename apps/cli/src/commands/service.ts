@@ -10,7 +10,7 @@ export const serviceCommand: CommandHandler = async (io) => {
   if (action !== 'install' && action !== 'uninstall' && action !== 'status') {
     throw new UsageError('Say what to do: keepsake service install | uninstall | status', 'service');
   }
-  const { servicePlan, installService, uninstallService, serviceStatus } = await import('@keepsake/watch');
+  const { servicePlan, serviceEnv, windowsUser, installService, uninstallService, serviceStatus } = await import('@keepsake/watch');
   const { findConfigFile, logDir } = await import('@keepsake/core');
   const configFlag = stringFlag(args, 'config');
   const configPath = configFlag ? resolve(io.cwd, configFlag) : findConfigFile(io.cwd);
@@ -19,8 +19,8 @@ export const serviceCommand: CommandHandler = async (io) => {
   }
   const platform = (stringFlag(args, 'platform') ?? process.platform) as 'linux' | 'darwin' | 'win32';
   if (!['linux', 'darwin', 'win32'].includes(platform)) throw new UsageError(`No user-service support for ${platform}`, 'service');
-  const env: Record<string, string> = {};
-  for (const k of ['KEEPSAKE_DATA_DIR', 'KEEPSAKE_CONFIG_DIR', 'USBMUXD_SOCKET_ADDRESS', 'FFMPEG_PATH']) if (io.env[k]) env[k] = io.env[k]!;
+  // PATH, XDG dirs and KEEPSAKE_* overrides of this shell: the service manager starts the watcher without them
+  const env = serviceEnv(io.env, platform);
   const logs = logDir(io.env, platform);
   const plan = servicePlan(platform, {
     node: process.execPath,
@@ -29,16 +29,22 @@ export const serviceCommand: CommandHandler = async (io) => {
     configPath,
     logDir: logs,
     env,
+    ...(platform === 'win32' ? { user: windowsUser(io.env) } : {}),
   });
   if (boolFlag(args, 'dry-run')) {
-    const cmds = action === 'install' ? plan.install : action === 'uninstall' ? plan.uninstall : [plan.status];
+    const cmds = action === 'install' ? [...plan.preinstall, ...plan.install] : action === 'uninstall' ? plan.uninstall : [plan.status];
     io.stdout.write(
-      `# ${action === 'install' ? 'would write' : 'file'} ${plan.file}\n${action === 'install' ? `${plan.content}\n` : ''}# then run:\n${cmds.map((c) => `${c.join(' ')}\n`).join('')}`,
+      `# ${action === 'install' ? 'would write' : 'file'} ${plan.file}\n${action === 'install' ? `${plan.content}\n` : ''}# then run:\n${cmds.map((c) => `${c.join(' ')}\n`).join('')}${action === 'install' ? plan.notes.map((n) => `# ${n}\n`).join('') : ''}`,
     );
     return EXIT.OK;
   }
   const result = action === 'install' ? await installService(plan, logs) : action === 'uninstall' ? await uninstallService(plan) : serviceStatus(plan);
   io.stdout.write(`${result.lines.join('\n')}\n`);
-  if (action === 'install' && result.ok) io.stdout.write(`keepsake watch now starts when you log in; logs go to ${logs}\n`);
+  if (action === 'install' && result.ok) {
+    io.stdout.write(`keepsake watch is running and starts when you log in; logs go to ${logs}\n${plan.notes.map((n) => `${n}\n`).join('')}`);
+    if (io.env.KEEPSAKE_BACKUP_PASSWORD) {
+      io.stdout.write('KEEPSAKE_BACKUP_PASSWORD is not copied into the service definition: set the passwordFile option of the backup source in the config instead\n');
+    }
+  }
   return result.ok ? EXIT.OK : EXIT.FAILED;
 };
