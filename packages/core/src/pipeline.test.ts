@@ -17,6 +17,22 @@ function assets(n: number, counter?: { reads: number }, prefix = 'IMG'): Asset[]
   }));
 }
 
+/** A memory sink whose puts wait until it is flushed, like a sink that uploads in batches. */
+function batchingSink(key: string, onFlush?: (waiting: number) => void): MemorySink {
+  const sink = new MemorySink(key);
+  const queue: (() => void)[] = [];
+  const orig = sink.put.bind(sink);
+  (sink as any).flush = async () => {
+    if (queue.length) onFlush?.(queue.length);
+    for (const go of queue.splice(0)) go();
+  };
+  sink.put = async (a, ctx) => {
+    await new Promise<void>((r) => queue.push(r));
+    return orig(a, ctx);
+  };
+  return sink;
+}
+
 function prepared(source: MemorySource, sinks: MemorySink[], extra: Partial<PreparedPipeline> = {}): PreparedPipeline {
   return {
     name: 'test',
@@ -227,16 +243,7 @@ describe('runPipeline', () => {
 
   it('flushes a batching sink when every slot waits on it', async () => {
     const ledger = Ledger.open(':memory:');
-    const sink = new MemorySink('mem:batch');
-    const queue: (() => void)[] = [];
-    const orig = sink.put.bind(sink);
-    (sink as any).flush = async () => {
-      for (const go of queue.splice(0)) go();
-    };
-    sink.put = async (a, ctx) => {
-      await new Promise<void>((r) => queue.push(r));
-      return orig(a, ctx);
-    };
+    const sink = batchingSink('mem:batch');
     const report = await runPipeline(prepared(new MemorySource('s', assets(7)), [sink], { concurrency: 3 }), { ledger });
     expect(report.copied).toBe(7);
   });
@@ -378,23 +385,14 @@ describe('runPipeline', () => {
     const ledger = Ledger.open(':memory:');
     const slow = new MemorySink('slow', { maxConcurrency: 1 });
     slow.delayMs = 30;
-    const batch = new MemorySink('batch');
-    const queue: (() => void)[] = [];
     const sizes: number[] = [];
-    const orig = batch.put.bind(batch);
-    (batch as any).flush = async () => {
-      if (queue.length) sizes.push(queue.length);
-      for (const go of queue.splice(0)) go();
-    };
-    batch.put = async (a, ctx) => {
-      await new Promise<void>((r) => queue.push(r));
-      return orig(a, ctx);
-    };
+    const batch = batchingSink('batch', (n) => sizes.push(n));
     const report = await runPipeline(prepared(new MemorySource('s', assets(12)), [slow, batch], { concurrency: 6 }), { ledger });
     expect(report.copied).toBe(24);
     expect(sizes.length).toBeLessThanOrEqual(4);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
   });
+
   it('two copies of the same bytes in flight at once (a duplicate next to its original) are stored once', async () => {
     const ledger = Ledger.open(':memory:');
     const sink = new MemorySink('mem:a', { maxConcurrency: 4 });
@@ -413,16 +411,7 @@ describe('runPipeline', () => {
 
   it('a duplicate waiting on its original does not stall a batching sink', async () => {
     const ledger = Ledger.open(':memory:');
-    const batch = new MemorySink('batch');
-    const queue: (() => void)[] = [];
-    const orig = batch.put.bind(batch);
-    (batch as any).flush = async () => {
-      for (const go of queue.splice(0)) go();
-    };
-    batch.put = async (a, ctx) => {
-      await new Promise<void>((r) => queue.push(r));
-      return orig(a, ctx);
-    };
+    const batch = batchingSink('batch');
     const photo = bytes(5000, 7);
     const src = new MemorySource('card', [
       { id: 'A', kind: 'photo', resources: [memoryResource('A.JPG', photo)] },
