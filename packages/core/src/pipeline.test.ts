@@ -33,6 +33,18 @@ function batchingSink(key: string, onFlush?: (waiting: number) => void): MemoryS
   return sink;
 }
 
+/** A memory sink that cannot verify (like email): its deliveries stay `delivered`, never `verified`. */
+function unverifyingSink(key: string): MemorySink {
+  const sink = new MemorySink(key, { canVerify: false });
+  const orig = sink.put.bind(sink);
+  sink.put = async (a, ctx) => {
+    const r = await orig(a, ctx);
+    for (const i of r.items) i.verified = false;
+    return r;
+  };
+  return sink;
+}
+
 function prepared(source: MemorySource, sinks: MemorySink[], extra: Partial<PreparedPipeline> = {}): PreparedPipeline {
   return {
     name: 'test',
@@ -304,13 +316,7 @@ describe('runPipeline', () => {
 
   it('a sink that cannot verify is not sent the same asset again', async () => {
     const ledger = Ledger.open(':memory:');
-    const mail = new MemorySink('mem:mail', { canVerify: false });
-    const orig = mail.put.bind(mail);
-    mail.put = async (a, ctx) => {
-      const r = await orig(a, ctx);
-      for (const i of r.items) i.verified = false;
-      return r;
-    };
+    const mail = unverifyingSink('mem:mail');
     await runPipeline(prepared(new MemorySource('s', assets(2)), [mail]), { ledger });
     const again = await runPipeline(prepared(new MemorySource('s', assets(2)), [mail]), { ledger });
     expect(again.skipped).toBe(2);
@@ -446,15 +452,10 @@ describe('runPipeline', () => {
     // the cancelled one stays pending for the next run, like any interrupted put
     expect(ledger.deliveriesOf([...ledger.assets()].find((x) => x.assetId.endsWith('0001'))!.assetKey)[0]?.state).toBe('pending');
   });
+
   it('a sink that cannot verify is not sent the same bytes again from a second phone', async () => {
     const ledger = Ledger.open(':memory:');
-    const mail = new MemorySink('mem:mail', { canVerify: false });
-    const orig = mail.put.bind(mail);
-    mail.put = async (a, ctx) => {
-      const r = await orig(a, ctx);
-      for (const i of r.items) i.verified = false;
-      return r;
-    };
+    const mail = unverifyingSink('mem:mail');
     await runPipeline(prepared(new MemorySource('phone-1', assets(3)), [mail]), { ledger });
     const report = await runPipeline(prepared(new MemorySource('phone-2', assets(3)), [mail]), { ledger });
     expect(report).toMatchObject({ deduped: 3, copied: 0 });
