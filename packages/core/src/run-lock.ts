@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { abortError, KeepsakeError } from './errors.js';
 import type { Ledger } from './ledger.js';
+import { sleep } from './retry.js';
 
 /** Who holds a ledger's run lock. */
 export interface RunLockHolder {
@@ -152,20 +153,5 @@ function ledgerBusy(path: string, h: RunLockHolder): KeepsakeError {
     stage: 'ledger',
     location: path,
     hint: 'Wait for it to finish (the watch service runs when a phone or card is plugged in), or stop it. Two imports into one ledger at once could upload items twice, so keepsake runs one at a time.',
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(t);
-      reject(abortError(signal?.reason));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
