@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Semaphore } from './internal/semaphore.js';
 import { configDir } from './paths.js';
 
 /**
@@ -15,18 +16,22 @@ export interface SecretStore {
   readonly description: string;
 }
 
-/** Changes in progress per secrets file in this process: each one reads, changes and replaces the whole file. */
-const writing = new Map<string, Promise<unknown>>();
+/** One writer at a time per secrets file in this process: each change reads, changes and replaces the whole file. */
+const writers = new Map<string, Semaphore>();
 
 /** Runs `change` after every earlier change to `file` in this process, so none is lost. */
-function serialized<T>(file: string, change: () => Promise<T>): Promise<T> {
-  const run = (writing.get(file) ?? Promise.resolve()).catch(() => {}).then(change);
-  const settled = run.catch(() => {});
-  writing.set(file, settled);
-  settled.then(() => {
-    if (writing.get(file) === settled) writing.delete(file);
-  });
-  return run;
+async function serialized<T>(file: string, change: () => Promise<T>): Promise<T> {
+  let writer = writers.get(file);
+  if (!writer) {
+    writer = new Semaphore(1);
+    writers.set(file, writer);
+  }
+  const release = await writer.acquire();
+  try {
+    return await change();
+  } finally {
+    release();
+  }
 }
 
 /**
