@@ -71,20 +71,14 @@ export const watchCommand: CommandHandler = async (io) => {
     holders++;
     if (!shared) {
       const stopWaiting = new AbortController();
-      const onStop = () => stopWaiting.abort();
-      ac.signal.addEventListener('abort', onStop, { once: true });
       const lock = RunLock.waitFor(ledger, 'keepsake watch', {
-        signal: stopWaiting.signal,
+        signal: AbortSignal.any([ac.signal, stopWaiting.signal]),
         onWait: (h) => say(`Waiting for "${h.command}" (pid ${h.pid}) to finish with the ledger before backing up…`),
         onLost: (by) => {
           say(`Another keepsake${by ? ` ("${by.command}", pid ${by.pid})` : ''} took over the ledger; stopping so items are not imported twice.`);
           ac.abort();
         },
       });
-      lock.then(
-        () => ac.signal.removeEventListener('abort', onStop),
-        () => ac.signal.removeEventListener('abort', onStop),
-      );
       shared = { lock, stopWaiting };
     }
     try {
