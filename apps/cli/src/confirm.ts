@@ -11,24 +11,22 @@ export async function confirmYes(
 ): Promise<boolean> {
   if (o.signal?.aborted) return false; // Ctrl-C came before the question
   const rl = createInterface({ input: o.input, output: o.output });
-  const ac = new AbortController();
-  const stop = () => ac.abort();
+  const interrupted = new AbortController();
   rl.once('SIGINT', () => {
     o.onInterrupt?.();
-    stop();
+    interrupted.abort();
   });
-  o.signal?.addEventListener('abort', stop, { once: true });
+  const signal = o.signal ? AbortSignal.any([o.signal, interrupted.signal]) : interrupted.signal;
   try {
-    const answer = await rl.question(question, { signal: ac.signal });
+    const answer = await rl.question(question, { signal });
     return answer.trim().toLowerCase() === 'yes';
   } catch (err) {
-    if (ac.signal.aborted) {
+    if (signal.aborted) {
       o.output.write('\n');
       return false;
     }
     throw err;
   } finally {
-    o.signal?.removeEventListener('abort', stop);
     rl.close();
   }
 }
